@@ -1,0 +1,267 @@
+//! Creating consoles and resolving tokens: the flow every front shares.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tracing::Instrument;
+use url::Url;
+
+use crate::catalog;
+use crate::clock::{Clock, SystemClock};
+use crate::driver::ConsoleDriver;
+use crate::error::ConsoleError;
+use crate::guard::guarded;
+use crate::identity::Identity;
+use crate::record::{unix_seconds, TokenRecord};
+use crate::registry::Registry;
+use crate::server::{Server, ServerBackend};
+use crate::settings::DispatchSettings;
+use crate::store::TokenStore;
+use crate::token::{OsTokenSource, Token, TokenSource};
+
+/// Task states in which a server has no console to offer.
+const BUSY_TASK_STATES: &[&str] = &["deleting", "migrating", "resize_migrating", "resize_migrated"];
+
+/// A console that was just created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Console {
+    /// The protocol asked for.
+    pub protocol: String,
+    /// The type asked for.
+    pub console_type: String,
+    /// The access URL, carrying the token.
+    pub url: Url,
+}
+
+/// Picks the driver for a request and runs both halves of the console flow.
+///
+/// Cheap to clone; holds everything behind `Arc`s.
+#[derive(Clone)]
+pub struct Dispatcher {
+    registry: Arc<Registry>,
+    backend: Arc<dyn ServerBackend>,
+    store: Arc<dyn TokenStore>,
+    tokens: Arc<dyn TokenSource>,
+    clock: Arc<dyn Clock>,
+    settings: Arc<DispatchSettings>,
+}
+
+impl Dispatcher {
+    /// A dispatcher with OS tokens and the system clock.
+    pub fn new(
+        registry: Arc<Registry>,
+        backend: Arc<dyn ServerBackend>,
+        store: Arc<dyn TokenStore>,
+        settings: DispatchSettings,
+    ) -> Self {
+        Dispatcher {
+            registry,
+            backend,
+            store,
+            tokens: Arc::new(OsTokenSource),
+            clock: Arc::new(SystemClock),
+            settings: Arc::new(settings),
+        }
+    }
+
+    /// Replaces the token source (tests: deterministic tokens).
+    pub fn with_token_source(mut self, tokens: Arc<dyn TokenSource>) -> Self {
+        self.tokens = tokens;
+        self
+    }
+
+    /// Replaces the clock (tests: fixed time).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The drivers.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// The server backend.
+    pub fn backend(&self) -> &Arc<dyn ServerBackend> {
+        &self.backend
+    }
+
+    /// The token store.
+    pub fn store(&self) -> &Arc<dyn TokenStore> {
+        &self.store
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &DispatchSettings {
+        &self.settings
+    }
+
+    /// The current time on the dispatcher's clock.
+    pub fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    /// Creates a console of (protocol, type) for `server_id`, checking in
+    /// the order Nova checks: the server (404), the policy (403), its state
+    /// (409), the type's protocol (400), a driver (501), the type switched
+    /// off (400), the server's endpoint (400); then mints and stores a token
+    /// and builds the URL.
+    ///
+    /// # Errors
+    /// The [`ConsoleError`] of the first check that fails; 503 when the
+    /// backend or store is down or too slow; 500 when a driver panics.
+    pub async fn create_console(
+        &self,
+        identity: &Identity,
+        server_id: &str,
+        protocol: &str,
+        console_type: &str,
+    ) -> Result<Console, ConsoleError> {
+        let span = tracing::info_span!("create_console", server_id, protocol, console_type);
+        let result = self
+            .create_console_inner(identity, server_id, protocol, console_type)
+            .instrument(span.clone())
+            .await;
+        span.in_scope(|| match &result {
+            Ok(_) => tracing::info!("console created"),
+            Err(e) if e.is_server_fault() => tracing::error!(error = %e, "console not created"),
+            Err(e) => tracing::info!(status = e.status(), error = %e, "console refused"),
+        });
+        result
+    }
+
+    async fn create_console_inner(
+        &self,
+        identity: &Identity,
+        server_id: &str,
+        protocol: &str,
+        console_type: &str,
+    ) -> Result<Console, ConsoleError> {
+        let limit = self.settings.call_timeout;
+        let server = self.visible_server(identity, server_id).await?;
+        if !identity.can_create_console(&server.project_id) {
+            return Err(ConsoleError::Forbidden(
+                "Policy doesn't allow os_compute_api:os-remote-consoles to be performed.".into(),
+            ));
+        }
+        check_state(&server)?;
+        let driver = self.driver_for(protocol, console_type)?;
+        let type_settings = self.settings.type_settings(console_type);
+        if !type_settings.enabled {
+            return Err(ConsoleError::BadRequest(format!(
+                "Unavailable console type {console_type}."
+            )));
+        }
+        let base = match type_settings.base_url {
+            Some(url) => url,
+            None => Url::parse(driver.descriptor().default_base_url).map_err(|e| {
+                ConsoleError::Internal(format!("driver {protocol}/{console_type} default base URL: {e}"))
+            })?,
+        };
+        let driver_name = format!("driver {protocol}/{console_type}");
+        let connect = guarded(&driver_name, limit, driver.connect_info(&server)).await?;
+
+        let token = self.tokens.generate();
+        let url = driver.access_url(&base, &token)?;
+        let record = TokenRecord {
+            token_hash: token.hash(),
+            protocol: protocol.to_owned(),
+            console_type: console_type.to_owned(),
+            instance_uuid: server.id.clone(),
+            connect,
+            access_url_base: base.to_string(),
+            expires_at: unix_seconds(self.clock.now()) + self.settings.token_ttl.as_secs(),
+        };
+        let fingerprint = record.token_hash.fingerprint();
+        guarded("token store", limit, async {
+            self.store.authorize(record).await.map_err(store_down)
+        })
+        .await?;
+        tracing::debug!(token = %fingerprint, "token stored");
+        Ok(Console {
+            protocol: protocol.to_owned(),
+            console_type: console_type.to_owned(),
+            url,
+        })
+    }
+
+    /// The server if it exists and `identity` may see it.
+    ///
+    /// # Errors
+    /// 404 when it does not exist or belongs to another project (for a
+    /// non-admin); 503 when the backend is down.
+    pub async fn visible_server(&self, identity: &Identity, server_id: &str) -> Result<Server, ConsoleError> {
+        let backend = self.backend.clone();
+        let found = guarded("server backend", self.settings.call_timeout, async move {
+            backend
+                .get_server(server_id)
+                .await
+                .map_err(|e| ConsoleError::ServiceUnavailable(e.to_string()))
+        })
+        .await?;
+        match found {
+            Some(server) if identity.can_see_project(&server.project_id) => Ok(server),
+            _ => Err(ConsoleError::NotFound(format!(
+                "Instance {server_id} could not be found."
+            ))),
+        }
+    }
+
+    /// The driver for a pair, or why there is none: 400 when the wire
+    /// contract (or any linked driver) does not pair them, 501 when the pair
+    /// is known but no driver for it is linked.
+    ///
+    /// # Errors
+    /// As above.
+    pub fn driver_for(&self, protocol: &str, console_type: &str) -> Result<&Arc<dyn ConsoleDriver>, ConsoleError> {
+        if let Some(driver) = self.registry.get(protocol, console_type) {
+            return Ok(driver);
+        }
+        if !catalog::is_known_pair(protocol, console_type) {
+            return Err(ConsoleError::BadRequest(format!("Invalid console type {console_type}")));
+        }
+        let available: Vec<String> = self
+            .registry
+            .descriptors()
+            .iter()
+            .map(|d| format!("{}/{}", d.protocol, d.console_type))
+            .collect();
+        Err(ConsoleError::NotImplemented(format!(
+            "No driver for console type {protocol}/{console_type} is available; available: {}.",
+            if available.is_empty() { "none".to_owned() } else { available.join(", ") }
+        )))
+    }
+
+    /// The live record of `token`, or `None` when it is unknown or expired.
+    ///
+    /// # Errors
+    /// 503 when the store is down or too slow.
+    pub async fn validate_token(&self, token: &Token) -> Result<Option<TokenRecord>, ConsoleError> {
+        let hash = token.hash();
+        guarded("token store", self.settings.call_timeout, async {
+            self.store.validate(&hash).await.map_err(store_down)
+        })
+        .await
+    }
+}
+
+fn check_state(server: &Server) -> Result<(), ConsoleError> {
+    if server.host.as_deref().is_none_or(str::is_empty) {
+        return Err(ConsoleError::Conflict(format!("Instance {} is not ready.", server.id)));
+    }
+    if let Some(task) = server
+        .task_state
+        .as_deref()
+        .filter(|t| BUSY_TASK_STATES.iter().any(|busy| busy.eq_ignore_ascii_case(t)))
+    {
+        return Err(ConsoleError::Conflict(format!(
+            "Cannot 'get_console' instance {} while it is in task_state {task}",
+            server.id
+        )));
+    }
+    Ok(())
+}
+
+fn store_down(e: crate::store::StoreError) -> ConsoleError {
+    ConsoleError::ServiceUnavailable(e.to_string())
+}

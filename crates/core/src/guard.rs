@@ -1,0 +1,62 @@
+//! Running one call so that its panic or stall stays its own.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+
+use crate::error::ConsoleError;
+
+/// Runs `call` under `limit`, turning a timeout into
+/// [`ConsoleError::ServiceUnavailable`] and a panic into
+/// [`ConsoleError::Internal`], both naming `what` for our log.
+///
+/// # Errors
+/// As above, or whatever `call` returns.
+pub async fn guarded<T, F>(what: &str, limit: Duration, call: F) -> Result<T, ConsoleError>
+where
+    F: Future<Output = Result<T, ConsoleError>>,
+{
+    // Unwind safety: a panicking call's partial state is dropped with it;
+    // nothing it borrowed is observed afterwards by this request.
+    match tokio::time::timeout(limit, AssertUnwindSafe(call).catch_unwind()).await {
+        Err(_) => Err(ConsoleError::ServiceUnavailable(format!(
+            "{what} did not answer within {} ms",
+            limit.as_millis()
+        ))),
+        Ok(Err(panic)) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".to_owned());
+            Err(ConsoleError::Internal(format!("{what} panicked: {detail}")))
+        }
+        Ok(Ok(result)) => result,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn panic_becomes_internal() {
+        let r: Result<(), _> = guarded("driver x", Duration::from_secs(1), async {
+            panic!("boom");
+        })
+        .await;
+        assert_eq!(r.unwrap_err(), ConsoleError::Internal("driver x panicked: boom".into()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stall_becomes_unavailable() {
+        let r: Result<(), _> = guarded("backend", Duration::from_millis(50), async {
+            std::future::pending::<()>().await;
+            Ok(())
+        })
+        .await;
+        assert_eq!(r.unwrap_err().status(), 503);
+    }
+}

@@ -1,0 +1,41 @@
+#![doc = include_str!("../README.md")]
+
+mod access_url;
+pub mod backend;
+pub mod catalog;
+mod clock;
+mod dispatcher;
+mod driver;
+mod error;
+mod guard;
+mod identity;
+mod microversion;
+mod record;
+mod registry;
+mod server;
+mod settings;
+pub mod store;
+mod token;
+
+pub use access_url::{with_query_param, with_token_query};
+pub use clock::{Clock, SystemClock};
+pub use dispatcher::{Console, Dispatcher};
+pub use driver::{BackendIo, BackendStream, ConsoleDriver, DriverDescriptor, DriverRegistration, Front};
+pub use error::ConsoleError;
+pub use guard::guarded;
+pub use identity::Identity;
+pub use microversion::{Microversion, MicroversionError};
+pub use record::{unix_seconds, ConnectInfo, TokenRecord};
+pub use registry::{Registry, RegistryBuilder, RegistryError};
+pub use server::{BackendError, Endpoint, Server, ServerBackend};
+pub use settings::{DispatchSettings, TypeSettings};
+pub use store::{MemoryTokenStore, StoreError, TokenStore};
+pub use token::{OsTokenSource, Token, TokenHash, TokenSource};
+
+/// Re-exported so that driver crates register with the same `inventory`
+/// the core collects from.
+pub use inventory;
+/// Re-exported for driver crates' `#[async_trait]` impls.
+pub use async_trait::async_trait;
+/// Re-exported: access URLs are `url::Url`s.
+pub use url::Url;

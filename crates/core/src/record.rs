@@ -1,0 +1,106 @@
+//! What a token stands for: the connect info and the record a store keeps.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::token::TokenHash;
+
+/// Where the proxy (or an external gateway) must connect for one console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectInfo {
+    /// Backend host.
+    pub host: String,
+    /// Backend port.
+    pub port: u16,
+    /// Backend TLS port, where the protocol has one (SPICE).
+    pub tls_port: Option<u16>,
+    /// `CONNECT` path or driver-specific access data (webmks ticket).
+    pub internal_access_path: Option<String>,
+}
+
+/// The record a store keeps for a token: what Nova's console auth token
+/// table keeps, keyed by the token's hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// SHA-256 of the token; the token itself is never stored.
+    pub token_hash: TokenHash,
+    /// Console protocol (`vnc`, ...).
+    pub protocol: String,
+    /// Console type (`novnc`, ...).
+    pub console_type: String,
+    /// The server this console belongs to.
+    pub instance_uuid: String,
+    /// Where to connect.
+    pub connect: ConnectInfo,
+    /// The base URL the access URL was built from (its scheme drives the
+    /// proxy's Origin check).
+    pub access_url_base: String,
+    /// Seconds since the Unix epoch after which the token is void.
+    pub expires_at: u64,
+}
+
+impl TokenRecord {
+    /// Whether the record is void at `now`.
+    pub fn is_expired(&self, now: SystemTime) -> bool {
+        unix_seconds(now) >= self.expires_at
+    }
+
+    /// Time left before expiry at `now` (zero when expired).
+    pub fn remaining(&self, now: SystemTime) -> Duration {
+        Duration::from_secs(self.expires_at.saturating_sub(unix_seconds(now)))
+    }
+}
+
+/// Whole seconds since the Unix epoch (0 before it).
+pub fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+mod hash_serde {
+    use serde::{de::Error, Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::token::TokenHash;
+
+    impl Serialize for TokenHash {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            self.to_hex().serialize(s)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for TokenHash {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+            TokenHash::from_hex(&text).ok_or_else(|| D::Error::custom("token hash is not 64 hex digits"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_is_inclusive() {
+        let mut r = TokenRecord {
+            token_hash: TokenHash::from_bytes([0; 32]),
+            protocol: "p".into(),
+            console_type: "t".into(),
+            instance_uuid: "i".into(),
+            connect: ConnectInfo {
+                host: "h".into(),
+                port: 1,
+                tls_port: None,
+                internal_access_path: None,
+            },
+            access_url_base: "http://h/".into(),
+            expires_at: 100,
+        };
+        let at = |s| UNIX_EPOCH + Duration::from_secs(s);
+        assert!(!r.is_expired(at(99)));
+        assert!(r.is_expired(at(100)));
+        assert_eq!(r.remaining(at(90)), Duration::from_secs(10));
+        r.expires_at = 0;
+        assert_eq!(r.remaining(at(90)), Duration::ZERO);
+    }
+}

@@ -1,0 +1,5 @@
+#![doc = include_str!("../README.md")]
+
+mod fakes;
+
+pub use fakes::{FakeBackend, FixedClock, SequentialTokens, ServerBuilder};
