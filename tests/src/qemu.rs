@@ -1,0 +1,90 @@
+//! A real QEMU guest with no disk: SeaBIOS draws on the VGA console, which
+//! QEMU serves over VNC; the first serial port is a TCP server.
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+use crate::net::{free_port, free_port_from, wait_for_listener};
+
+/// The QEMU binary the tests use.
+pub const QEMU: &str = "qemu-system-x86_64";
+
+/// A running QEMU, killed on drop.
+pub struct Qemu {
+    child: Child,
+    vnc: SocketAddr,
+    serial: SocketAddr,
+}
+
+impl Qemu {
+    /// Whether QEMU is installed (the test command installs it).
+    pub fn available() -> bool {
+        std::process::Command::new(QEMU)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Starts a diskless guest under software emulation with VNC and a
+    /// serial port on loopback, and waits for both to listen.
+    ///
+    /// # Panics
+    /// When QEMU cannot start or its ports do not open.
+    pub async fn start() -> Qemu {
+        let vnc_port = free_port_from(5900 + 100);
+        let serial_port = free_port();
+        let child = Command::new(QEMU)
+            .args([
+                "-nodefaults",
+                "-no-user-config",
+                "-machine",
+                "pc,accel=tcg",
+                "-m",
+                "64",
+                "-vga",
+                "std",
+                "-display",
+                "none",
+                "-vnc",
+                &format!("127.0.0.1:{}", vnc_port - 5900),
+                "-serial",
+                &format!("tcp:127.0.0.1:{serial_port},server=on,wait=off"),
+                "-monitor",
+                "none",
+                "-name",
+                "consoled-e2e",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("qemu-system-x86_64 did not start");
+        let vnc: SocketAddr = ([127, 0, 0, 1], vnc_port).into();
+        let serial: SocketAddr = ([127, 0, 0, 1], serial_port).into();
+        let qemu = Qemu { child, vnc, serial };
+        wait_for_listener(vnc, Duration::from_secs(30)).await;
+        wait_for_listener(serial, Duration::from_secs(30)).await;
+        qemu
+    }
+
+    /// Where QEMU's VNC server listens.
+    pub fn vnc(&self) -> SocketAddr {
+        self.vnc
+    }
+
+    /// Where QEMU's first serial port listens.
+    pub fn serial(&self) -> SocketAddr {
+        self.serial
+    }
+
+    /// QEMU's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+}
