@@ -1,0 +1,64 @@
+//! From a server's RDP endpoint to connect info.
+
+use consoled_core::{ConnectInfo, ConsoleError, Server};
+
+/// The connect info of `server`'s RDP console.
+///
+/// # Errors
+/// 400 when the server has no RDP endpoint, or one without host or port.
+pub(crate) fn connect_info(server: &Server) -> Result<ConnectInfo, ConsoleError> {
+    let endpoint = server.endpoint(crate::DESCRIPTOR.protocol).ok_or_else(|| {
+        ConsoleError::BadRequest(format!(
+            "Instance {} has no RDP console configured.",
+            server.id
+        ))
+    })?;
+    if endpoint.host.trim().is_empty() || endpoint.port == 0 {
+        return Err(ConsoleError::BadRequest(format!(
+            "Instance {} has a RDP console without a host or port.",
+            server.id
+        )));
+    }
+    Ok(ConnectInfo {
+        host: endpoint.host.clone(),
+        port: endpoint.port,
+        tls_port: endpoint.tls_port,
+        internal_access_path: endpoint.internal_access_path.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consoled_testkit::ServerBuilder;
+
+    #[test]
+    fn copies_the_endpoint() {
+        let server = ServerBuilder::new("s1", "web")
+            .endpoint("rdp", "10.0.0.5", 7001)
+            .build();
+        let info = connect_info(&server).unwrap();
+        assert_eq!((info.host.as_str(), info.port), ("10.0.0.5", 7001));
+        assert_eq!(info.internal_access_path, None);
+    }
+
+    #[test]
+    fn missing_or_unusable_endpoint_is_400() {
+        let other = "vnc";
+        let none = ServerBuilder::new("s1", "web")
+            .endpoint(other, "10.0.0.5", 7000)
+            .build();
+        let err = connect_info(&none).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.to_string().contains("s1"), "{err}");
+
+        let zero = ServerBuilder::new("s2", "web")
+            .endpoint("rdp", "10.0.0.5", 0)
+            .build();
+        assert_eq!(connect_info(&zero).unwrap_err().status(), 400);
+        let blank = ServerBuilder::new("s3", "web")
+            .endpoint("rdp", "", 7000)
+            .build();
+        assert_eq!(connect_info(&blank).unwrap_err().status(), 400);
+    }
+}

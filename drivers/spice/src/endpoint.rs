@@ -1,0 +1,105 @@
+//! From a server's SPICE endpoint to connect info.
+
+use consoled_core::{ConnectInfo, ConsoleError, Endpoint, Server};
+
+const PROTOCOL: &str = "spice";
+
+/// The connect info of `server`'s SPICE console, TLS port included when it
+/// has one.
+///
+/// # Errors
+/// 400 when the server has no SPICE endpoint, or one without host or port.
+pub(crate) fn connect_info(server: &Server) -> Result<ConnectInfo, ConsoleError> {
+    let endpoint = usable_endpoint(server)?;
+    Ok(ConnectInfo {
+        host: endpoint.host.clone(),
+        port: endpoint.port,
+        tls_port: endpoint.tls_port,
+        internal_access_path: endpoint.internal_access_path.clone(),
+    })
+}
+
+/// As [`connect_info`], and the endpoint must have a TLS port: the only
+/// port an external spice-direct proxy is given.
+///
+/// # Errors
+/// 400 as [`connect_info`], or when there is no TLS port.
+pub(crate) fn tls_connect_info(server: &Server) -> Result<ConnectInfo, ConsoleError> {
+    let info = connect_info(server)?;
+    match info.tls_port {
+        Some(port) if port != 0 => Ok(info),
+        _ => Err(ConsoleError::BadRequest(format!(
+            "Instance {} has no SPICE TLS port configured.",
+            server.id
+        ))),
+    }
+}
+
+fn usable_endpoint(server: &Server) -> Result<&Endpoint, ConsoleError> {
+    let endpoint = server.endpoint(PROTOCOL).ok_or_else(|| {
+        ConsoleError::BadRequest(format!(
+            "Instance {} has no SPICE console configured.",
+            server.id
+        ))
+    })?;
+    if endpoint.host.trim().is_empty() || endpoint.port == 0 {
+        return Err(ConsoleError::BadRequest(format!(
+            "Instance {} has a SPICE console without a host or port.",
+            server.id
+        )));
+    }
+    Ok(endpoint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consoled_testkit::ServerBuilder;
+
+    fn spice(tls_port: Option<u16>) -> Server {
+        ServerBuilder::new("s1", "web")
+            .console(
+                PROTOCOL,
+                Endpoint {
+                    host: "10.0.0.7".into(),
+                    port: 5900,
+                    tls_port,
+                    internal_access_path: None,
+                },
+            )
+            .build()
+    }
+
+    #[test]
+    fn keeps_the_tls_port() {
+        let info = connect_info(&spice(Some(5901))).unwrap();
+        assert_eq!((info.port, info.tls_port), (5900, Some(5901)));
+        assert_eq!(tls_connect_info(&spice(Some(5901))).unwrap(), info);
+        assert_eq!(connect_info(&spice(None)).unwrap().tls_port, None);
+    }
+
+    #[test]
+    fn direct_needs_a_tls_port() {
+        for tls in [None, Some(0)] {
+            let err = tls_connect_info(&spice(tls)).unwrap_err();
+            assert_eq!(err.status(), 400);
+            assert_eq!(
+                err.to_string(),
+                "Instance s1 has no SPICE TLS port configured."
+            );
+        }
+    }
+
+    #[test]
+    fn missing_or_unusable_endpoint_is_400() {
+        let none = ServerBuilder::new("s1", "web")
+            .vnc("10.0.0.5", 5900)
+            .build();
+        assert_eq!(connect_info(&none).unwrap_err().status(), 400);
+        assert_eq!(tls_connect_info(&none).unwrap_err().status(), 400);
+        let zero = ServerBuilder::new("s2", "web")
+            .endpoint(PROTOCOL, "h", 0)
+            .build();
+        assert_eq!(connect_info(&zero).unwrap_err().status(), 400);
+    }
+}

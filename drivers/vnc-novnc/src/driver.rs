@@ -1,0 +1,60 @@
+//! The `vnc/novnc` driver.
+
+use consoled_core::backend::open_tcp_backend;
+use consoled_core::{
+    async_trait, BackendStream, ConnectInfo, ConsoleDriver, ConsoleError, DriverDescriptor, Server,
+    Token, TokenRecord, Url,
+};
+
+use crate::{endpoint, url_path, DESCRIPTOR};
+
+/// VNC through noVNC: token in noVNC's `path`, plain TCP backend.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoVncDriver;
+
+#[async_trait]
+impl ConsoleDriver for NoVncDriver {
+    fn descriptor(&self) -> &DriverDescriptor {
+        &DESCRIPTOR
+    }
+
+    async fn connect_info(&self, server: &Server) -> Result<ConnectInfo, ConsoleError> {
+        endpoint::vnc_connect_info(server)
+    }
+
+    fn access_url(&self, base: &Url, token: &Token) -> Result<Url, ConsoleError> {
+        Ok(url_path::with_token_in_path(base, token))
+    }
+
+    async fn connect(&self, record: &TokenRecord) -> Result<BackendStream, ConsoleError> {
+        let stream = open_tcp_backend(&record.connect).await?;
+        Ok(Box::new(stream))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consoled_core::catalog::NOVA_CONSOLE_TYPES;
+
+    #[test]
+    fn descriptor_matches_the_wire_contract() {
+        let entry = NOVA_CONSOLE_TYPES
+            .iter()
+            .find(|e| {
+                e.protocol == DESCRIPTOR.protocol && e.console_type == DESCRIPTOR.console_type
+            })
+            .expect("pair is in the catalog");
+        assert_eq!(entry.min_version, DESCRIPTOR.min_version);
+        let url = NoVncDriver
+            .access_url(
+                &Url::parse(DESCRIPTOR.default_base_url).unwrap(),
+                &Token::new("t-1"),
+            )
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:6080/vnc_auto.html?path=%3Ftoken%3Dt-1"
+        );
+    }
+}
