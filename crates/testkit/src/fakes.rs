@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use consoled_core::{async_trait, BackendError, Clock, Endpoint, Server, ServerBackend, Token, TokenSource};
+use consoled_core::{
+    async_trait, BackendError, Clock, Endpoint, Server, ServerBackend, Token, TokenSource,
+};
 
 /// A server backend built fluently from servers in memory.
 ///
@@ -35,7 +37,10 @@ impl FakeBackend {
 
     /// Adds or replaces a server.
     pub fn insert(&self, server: Server) {
-        self.servers.lock().unwrap().insert(server.id.clone(), server);
+        self.servers
+            .lock()
+            .unwrap()
+            .insert(server.id.clone(), server);
     }
 
     /// Removes a server.

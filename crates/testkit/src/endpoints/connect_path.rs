@@ -1,0 +1,71 @@
+//! The backend side of Nova's `CONNECT <path>` handshake.
+
+use std::io;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// The most a request head may be before the endpoint gives up.
+const MAX_HEAD: usize = 8 * 1024;
+
+/// How long a refused peer gets to read the refusal and close.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reads `CONNECT <path> HTTP/1.1` up to its blank line and answers `200`
+/// when the path is `expected`, `404` (then an error: the caller closes)
+/// when it is another, `400` when the request is no `CONNECT` at all.
+pub(crate) async fn expect_connect_path<S>(stream: &mut S, expected: &str) -> io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let head = read_head(stream).await?;
+    let head = String::from_utf8_lossy(&head);
+    let request_line = head.lines().next().unwrap_or_default();
+    let mut parts = request_line.split(' ');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("CONNECT"), Some(path), Some(version), None) if version.starts_with("HTTP/") => {
+            if path == expected {
+                stream.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await
+            } else {
+                refuse(stream, b"HTTP/1.1 404 Not Found\r\n\r\n").await?;
+                Err(invalid(format!("CONNECT to unknown path {path:?}")))
+            }
+        }
+        _ => {
+            refuse(stream, b"HTTP/1.1 400 Bad Request\r\n\r\n").await?;
+            Err(invalid(format!(
+                "expected a CONNECT request, got {request_line:?}"
+            )))
+        }
+    }
+}
+
+/// Sends the refusal and lets the peer read it: closing with unread input
+/// would make the kernel send a reset, which can destroy the answer before
+/// the peer reads it.
+async fn refuse<S>(stream: &mut S, answer: &[u8]) -> io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    stream.write_all(answer).await?;
+    stream.shutdown().await?;
+    let mut sink = tokio::io::sink();
+    let drain = tokio::io::copy(stream, &mut sink);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
+    Ok(())
+}
+
+/// Reads one byte at a time so that nothing after the head is consumed.
+async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(64);
+    while !head.ends_with(b"\r\n\r\n") && !head.ends_with(b"\n\n") {
+        if head.len() >= MAX_HEAD {
+            return Err(invalid("CONNECT request head too long".into()));
+        }
+        head.push(stream.read_u8().await?);
+    }
+    Ok(head)
+}
+
+pub(crate) fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
