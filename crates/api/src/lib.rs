@@ -1,1 +1,54 @@
-//! Work in progress.
+#![doc = include_str!("../README.md")]
+
+mod actions;
+mod auth_tokens;
+mod body;
+mod consoles;
+mod errors;
+mod identity;
+mod links;
+mod negotiation;
+mod request_log;
+mod schema;
+mod servers;
+mod state;
+mod version;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+pub use body::MAX_BODY_BYTES;
+pub use errors::ApiError;
+pub use identity::{Caller, IdentityProvider, NoAuth};
+pub use negotiation::ApiVersion;
+pub use state::ApiState;
+
+/// The compute API's console routes, ready to serve or to mount.
+///
+/// Every route answers Nova fault bodies on error, echoes the negotiated
+/// microversion, and carries an `x-openstack-request-id`.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/", get(version::versions))
+        .route("/v2.1", get(version::current))
+        .route("/v2.1/", get(version::current))
+        .route("/v2.1/servers", get(servers::list))
+        .route("/v2.1/servers/detail", get(servers::list_detail))
+        .route("/v2.1/servers/{server_id}", get(servers::show))
+        .route("/v2.1/servers/{server_id}/action", post(actions::action))
+        .route(
+            "/v2.1/servers/{server_id}/remote-consoles",
+            post(consoles::create),
+        )
+        .route(
+            "/v2.1/os-console-auth-tokens/{token}",
+            get(auth_tokens::show),
+        )
+        // Must follow the routes: it applies to those already added.
+        .method_not_allowed_fallback(errors::bad_method)
+        .fallback(errors::not_found)
+        .layer(axum::middleware::from_fn(request_log::catch_panic))
+        .layer(axum::middleware::from_fn(negotiation::negotiate))
+        .layer(axum::middleware::from_fn(request_log::log_request))
+        .with_state(state)
+}

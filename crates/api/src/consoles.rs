@@ -1,0 +1,79 @@
+//! `POST /v2.1/servers/{server_id}/remote-consoles` (microversion 2.6+).
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::Json;
+use consoled_core::{catalog, Microversion, Registry};
+use serde_json::{json, Value};
+
+use crate::body::JsonBody;
+use crate::errors::{not_in_version, path_param, ApiError};
+use crate::identity::Caller;
+use crate::negotiation::ApiVersion;
+use crate::schema::Object;
+use crate::state::ApiState;
+
+/// Creates a console: schema first (per microversion), then the
+/// dispatcher's checks in Nova's order.
+pub(crate) async fn create(
+    State(state): State<ApiState>,
+    version: ApiVersion,
+    Caller(identity): Caller,
+    server_id: Result<Path<String>, PathRejection>,
+    body: Result<JsonBody, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    if version.0 < catalog::REMOTE_CONSOLES_MIN_VERSION {
+        return Err(not_in_version());
+    }
+    let server_id = path_param(server_id)?;
+    let JsonBody(body) = body?;
+    let registry = state.dispatcher.registry();
+    let top = Object::new(None, &body)?;
+    top.keys(&["remote_console"], &["remote_console"])?;
+    let request = Object::new(Some("remote_console"), top.get("remote_console"))?;
+    request.keys(&["protocol", "type"], &["protocol", "type"])?;
+    let protocol = request.string_in("protocol", &protocols_at(registry, version.0))?;
+    let console_type = request.string_in("type", &types_at(registry, version.0))?;
+    let console = state
+        .dispatcher
+        .create_console(&identity, &server_id, protocol, console_type)
+        .await?;
+    Ok(Json(json!({
+        "remote_console": {
+            "protocol": console.protocol,
+            "type": console.console_type,
+            "url": console.url.as_str(),
+        }
+    })))
+}
+
+/// The protocol enum at `version`: the wire contract's, plus any linked
+/// driver's beyond it.
+fn protocols_at(registry: &Registry, version: Microversion) -> Vec<&'static str> {
+    let mut all = catalog::protocols_at(version);
+    all.extend(
+        registry
+            .descriptors()
+            .iter()
+            .filter(|d| d.min_version <= version)
+            .map(|d| d.protocol),
+    );
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// The type enum at `version`, built like [`protocols_at`].
+fn types_at(registry: &Registry, version: Microversion) -> Vec<&'static str> {
+    let mut all = catalog::types_at(version);
+    all.extend(
+        registry
+            .descriptors()
+            .iter()
+            .filter(|d| d.min_version <= version)
+            .map(|d| d.console_type),
+    );
+    all.sort_unstable();
+    all.dedup();
+    all
+}

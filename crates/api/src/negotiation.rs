@@ -1,0 +1,174 @@
+//! Microversion negotiation and the version headers of every response.
+
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use consoled_core::{ConsoleError, Microversion};
+
+use crate::errors::ApiError;
+
+const NEW_HEADER: &str = "openstack-api-version";
+const LEGACY_HEADER: &str = "x-openstack-nova-api-version";
+const SERVICE: &str = "compute";
+
+/// The microversion a request was negotiated to, as an extractor
+/// (`2.1` when the client asked for none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiVersion(pub Microversion);
+
+impl ApiVersion {
+    /// Whether the request's microversion is at least `major.minor`.
+    pub fn at_least(self, major: u16, minor: u16) -> bool {
+        self.0 >= Microversion::new(major, minor)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<ApiVersion>()
+            .copied()
+            .unwrap_or(ApiVersion(Microversion::MIN)))
+    }
+}
+
+/// Middleware: picks the request's microversion (400 when malformed, 406
+/// when out of range) and stamps the version headers on the response.
+pub(crate) async fn negotiate(mut request: Request, next: Next) -> Response {
+    match requested(request.headers()) {
+        Ok(version) => {
+            request.extensions_mut().insert(ApiVersion(version));
+            let mut response = next.run(request).await;
+            stamp(response.headers_mut(), version);
+            response
+        }
+        Err(e) => {
+            // Not served at any version: the headers name the default, so
+            // that a client still learns how to read them.
+            let mut response = ApiError(e).into_response();
+            stamp(response.headers_mut(), Microversion::MIN);
+            response
+        }
+    }
+}
+
+/// The microversion the headers ask for: the `compute` entry of
+/// `OpenStack-API-Version`, else `X-OpenStack-Nova-API-Version`, else 2.1.
+fn requested(headers: &HeaderMap) -> Result<Microversion, ConsoleError> {
+    let text = compute_entry(headers)?.or_else(|| {
+        let values: Vec<&str> = headers
+            .get_all(LEGACY_HEADER)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!values.is_empty()).then(|| values.join(","))
+    });
+    let Some(text) = text else {
+        return Ok(Microversion::MIN);
+    };
+    let version =
+        Microversion::parse_requested(&text, Microversion::MAX).map_err(|_| malformed(&text))?;
+    if !version.within(Microversion::MIN, Microversion::MAX) {
+        return Err(ConsoleError::NotAcceptable(format!(
+            "Version {version} is not supported by the API. Minimum is {} and maximum is {}.",
+            Microversion::MIN,
+            Microversion::MAX
+        )));
+    }
+    Ok(version)
+}
+
+/// The version text of the `compute` entry of `OpenStack-API-Version`
+/// (`compute 2.6, volume 3.0`), if there is one.
+fn compute_entry(headers: &HeaderMap) -> Result<Option<String>, ConsoleError> {
+    for value in headers.get_all(NEW_HEADER) {
+        let value = value
+            .to_str()
+            .map_err(|_| malformed("<non-ASCII header>"))?;
+        for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let mut words = entry.split_whitespace();
+            if words
+                .next()
+                .is_some_and(|s| s.eq_ignore_ascii_case(SERVICE))
+            {
+                let version = words.next().ok_or_else(|| malformed(entry))?;
+                if words.next().is_some() {
+                    return Err(malformed(entry));
+                }
+                return Ok(Some(version.to_owned()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn malformed(text: &str) -> ConsoleError {
+    ConsoleError::BadRequest(format!(
+        "API Version String {text} is of invalid format. Must be of format MajorNum.MinorNum."
+    ))
+}
+
+fn stamp(headers: &mut HeaderMap, version: Microversion) {
+    let pairs = [
+        (NEW_HEADER, format!("{SERVICE} {version}")),
+        (LEGACY_HEADER, version.to_string()),
+        (
+            "vary",
+            format!("OpenStack-API-Version, X-OpenStack-Nova-API-Version"),
+        ),
+    ];
+    for (name, value) in pairs {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn default_is_min() {
+        assert_eq!(requested(&HeaderMap::new()).unwrap(), Microversion::MIN);
+        let other_service = headers(&[("openstack-api-version", "volume 3.0")]);
+        assert_eq!(requested(&other_service).unwrap(), Microversion::MIN);
+    }
+
+    #[test]
+    fn new_header_wins_over_legacy() {
+        let h = headers(&[
+            ("openstack-api-version", "volume 3.5, compute 2.8"),
+            ("x-openstack-nova-api-version", "2.3"),
+        ]);
+        assert_eq!(requested(&h).unwrap(), Microversion::new(2, 8));
+        let legacy = headers(&[("x-openstack-nova-api-version", "latest")]);
+        assert_eq!(requested(&legacy).unwrap(), Microversion::MAX);
+    }
+
+    #[test]
+    fn malformed_is_400_and_out_of_range_406() {
+        for bad in ["compute", "compute 2", "compute two.one", "compute 2.6 2.7"] {
+            let h = headers(&[("openstack-api-version", bad)]);
+            assert_eq!(requested(&h).unwrap_err().status(), 400, "{bad}");
+        }
+        for far in ["compute 2.100", "compute 2.0", "compute 3.0"] {
+            let e = requested(&headers(&[("openstack-api-version", far)])).unwrap_err();
+            assert_eq!(e.status(), 406, "{far}");
+            assert!(e.to_string().contains("Minimum is 2.1 and maximum is 2.99"));
+        }
+    }
+}
