@@ -1,1 +1,25 @@
-//! Work in progress.
+#![doc = include_str!("../README.md")]
+
+mod access;
+mod authd;
+mod driver;
+mod lines;
+mod pin;
+
+use consoled_core::{DriverDescriptor, Front, Microversion};
+
+pub use driver::WebMksDriver;
+
+/// What the `mks/webmks` driver declares.
+pub const DESCRIPTOR: DriverDescriptor = DriverDescriptor {
+    protocol: "mks",
+    console_type: "webmks",
+    crate_name: env!("CARGO_PKG_NAME"),
+    min_version: Microversion::new(2, 8),
+    front: Front::WebSocket,
+    default_base_url: "http://127.0.0.1:6090/",
+};
+
+inventory::submit! {
+    consoled_core::DriverRegistration::new(|| std::sync::Arc::new(WebMksDriver::default()))
+}
