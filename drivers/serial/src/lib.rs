@@ -20,3 +20,9 @@ pub const DESCRIPTOR: DriverDescriptor = DriverDescriptor {
 inventory::submit! {
     consoled_core::DriverRegistration::new(|| std::sync::Arc::new(SerialDriver))
 }
+
+// drivers/README.md walks through adding a driver; compiling and running
+// its example here keeps it true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod drivers_readme {}
