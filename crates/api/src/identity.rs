@@ -33,8 +33,13 @@ pub struct NoAuth;
 impl IdentityProvider for NoAuth {
     fn identify(&self, headers: &HeaderMap) -> Result<Identity, ConsoleError> {
         let unauthorized = || ConsoleError::Unauthorized("Authentication required".into());
-        let token = headers
-            .get("x-auth-token")
+        let mut tokens = headers.get_all("x-auth-token").iter();
+        // Two tokens would leave it to us to pick whom to believe.
+        let token = match (tokens.next(), tokens.next()) {
+            (Some(only), None) => Some(only),
+            _ => None,
+        };
+        let token = token
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
             .filter(|t| !t.is_empty())

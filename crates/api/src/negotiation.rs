@@ -119,7 +119,7 @@ fn stamp(headers: &mut HeaderMap, version: Microversion) {
         (LEGACY_HEADER, version.to_string()),
         (
             "vary",
-            format!("OpenStack-API-Version, X-OpenStack-Nova-API-Version"),
+            "OpenStack-API-Version, X-OpenStack-Nova-API-Version".to_owned(),
         ),
     ];
     for (name, value) in pairs {
