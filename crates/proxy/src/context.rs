@@ -1,0 +1,62 @@
+//! What every connection of one listener shares.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use consoled_core::{Dispatcher, Front, TokenRecord};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use crate::config::ProxySettings;
+use crate::shutdown::ShutdownSignal;
+use crate::watchdog::SessionLimits;
+
+/// How long a closing handshake may take before the connection is dropped.
+pub(crate) const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// One listener's view of the proxy.
+pub(crate) struct ListenerContext {
+    /// The bound address, for logs.
+    pub(crate) listen: SocketAddr,
+    pub(crate) dispatcher: Dispatcher,
+    pub(crate) settings: Arc<ProxySettings>,
+    /// The console types accepted here.
+    pub(crate) types: Vec<String>,
+    /// The fronts of those types.
+    pub(crate) fronts: Vec<Front>,
+    pub(crate) web_root: Option<PathBuf>,
+    /// One permit per open console session.
+    pub(crate) sessions: Arc<Semaphore>,
+    /// Fires when the listener stops accepting.
+    pub(crate) draining: ShutdownSignal,
+    /// Fires when open sessions must close (the grace period is over).
+    pub(crate) closing: ShutdownSignal,
+}
+
+impl ListenerContext {
+    /// Whether a type of this front is served here.
+    pub(crate) fn serves(&self, front: Front) -> bool {
+        self.fronts.contains(&front)
+    }
+
+    /// Whether tokens of `console_type` are accepted here.
+    pub(crate) fn accepts_type(&self, console_type: &str) -> bool {
+        self.types.iter().any(|t| t == console_type)
+    }
+
+    /// The limits of a session on `record`.
+    pub(crate) fn limits_for(&self, record: &TokenRecord) -> SessionLimits {
+        let expires = self
+            .settings
+            .enforce_session_timeout
+            .then(|| Instant::now() + record.remaining(self.dispatcher.now()));
+        SessionLimits {
+            keepalive: self.settings.keepalive_interval,
+            idle_timeout: self.settings.idle_timeout,
+            expires,
+            close_wait: CLOSE_WAIT,
+        }
+    }
+}

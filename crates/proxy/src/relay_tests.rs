@@ -1,0 +1,274 @@
+//! The pumps over in-memory pipes, on a paused clock where time matters.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::WebSocketStream;
+
+use super::*;
+use crate::shutdown::ShutdownTrigger;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn limits() -> SessionLimits {
+    SessionLimits {
+        keepalive: None,
+        idle_timeout: None,
+        expires: None,
+        close_wait: Duration::from_secs(5),
+    }
+}
+
+struct Session {
+    client: WebSocketStream<DuplexStream>,
+    backend: DuplexStream,
+    relay: JoinHandle<RelayReport>,
+    trigger: ShutdownTrigger,
+}
+
+async fn session_with(
+    limits: SessionLimits,
+    config: Option<WebSocketConfig>,
+    trigger: ShutdownTrigger,
+) -> Session {
+    let (client_io, server_io) = duplex(64 * 1024);
+    let (backend, backend_ours) = duplex(64 * 1024);
+    let server = WebSocketStream::from_raw_socket(server_io, Role::Server, config).await;
+    let client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+    let signal = trigger.signal();
+    let relay =
+        tokio::spawn(async move { relay_websocket(server, backend_ours, &limits, signal).await });
+    Session {
+        client,
+        backend,
+        relay,
+        trigger,
+    }
+}
+
+async fn session(limits: SessionLimits) -> Session {
+    session_with(limits, None, ShutdownTrigger::new()).await
+}
+
+async fn next(client: &mut WebSocketStream<DuplexStream>) -> Message {
+    timeout(LIMIT, client.next())
+        .await
+        .expect("a message in time")
+        .expect("stream open")
+        .expect("valid message")
+}
+
+async fn read_exactly(backend: &mut DuplexStream, n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    timeout(LIMIT, backend.read_exact(&mut buf))
+        .await
+        .expect("bytes in time")
+        .expect("read");
+    buf
+}
+
+async fn expect_close(client: &mut WebSocketStream<DuplexStream>, code: CloseCode, reason: &str) {
+    loop {
+        match next(client).await {
+            Message::Close(Some(frame)) => {
+                assert_eq!(frame.code, code);
+                assert_eq!(frame.reason.as_str(), reason);
+                return;
+            }
+            Message::Ping(_) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn binary_and_text_frames_reach_the_backend() {
+    let mut s = session(limits()).await;
+    s.client
+        .send(Message::binary(&b"\x01\x02"[..]))
+        .await
+        .unwrap();
+    s.client.send(Message::text("ls\r")).await.unwrap();
+    assert_eq!(read_exactly(&mut s.backend, 5).await, b"\x01\x02ls\r");
+}
+
+#[tokio::test]
+async fn each_backend_read_is_one_frame_sent_at_once() {
+    let mut s = session(limits()).await;
+    s.backend.write_all(b"RFB 003.008\n").await.unwrap();
+    assert_eq!(
+        next(&mut s.client).await,
+        Message::binary(&b"RFB 003.008\n"[..])
+    );
+    // A single byte is not held back waiting for more.
+    s.backend.write_all(b"\x01").await.unwrap();
+    assert_eq!(next(&mut s.client).await, Message::binary(&b"\x01"[..]));
+}
+
+#[tokio::test]
+async fn large_output_arrives_whole_and_in_order() {
+    let mut s = session(limits()).await;
+    let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    let expected = data.clone();
+    let mut backend = s.backend;
+    let writer = tokio::spawn(async move {
+        backend.write_all(&data).await.unwrap();
+        backend
+    });
+    let mut got = Vec::new();
+    while got.len() < expected.len() {
+        match next(&mut s.client).await {
+            Message::Binary(b) => {
+                assert!(b.len() <= READ_SIZE);
+                got.extend_from_slice(&b);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(got, expected);
+    drop(writer.await.unwrap());
+}
+
+#[tokio::test]
+async fn backend_end_closes_the_client_normally() {
+    let mut s = session(limits()).await;
+    s.backend.write_all(b"bye").await.unwrap();
+    s.backend.shutdown().await.unwrap();
+    assert_eq!(next(&mut s.client).await, Message::binary(&b"bye"[..]));
+    expect_close(&mut s.client, CloseCode::Normal, "console closed").await;
+    // The client answers the close; the relay then finishes.
+    assert!(timeout(LIMIT, s.client.next()).await.unwrap().is_none());
+    let report = timeout(LIMIT, s.relay).await.unwrap().unwrap();
+    assert_eq!(report.end, SessionEnd::BackendClosed);
+    assert_eq!(report.to_client, 3);
+}
+
+#[tokio::test]
+async fn client_close_half_closes_the_backend() {
+    let mut s = session(limits()).await;
+    s.client.send(Message::binary(&b"last"[..])).await.unwrap();
+    s.client.close(None).await.unwrap();
+    let mut received = Vec::new();
+    timeout(LIMIT, s.backend.read_to_end(&mut received))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(received, b"last");
+    let report = timeout(LIMIT, s.relay).await.unwrap().unwrap();
+    assert_eq!(report.end, SessionEnd::ClientClosed);
+    assert_eq!(report.to_backend, 4);
+}
+
+#[tokio::test]
+async fn an_oversized_frame_closes_with_1009() {
+    let config = WebSocketConfig::default()
+        .max_frame_size(Some(1024))
+        .max_message_size(Some(1024));
+    let mut s = session_with(limits(), Some(config), ShutdownTrigger::new()).await;
+    s.client
+        .send(Message::binary(vec![7u8; 4096]))
+        .await
+        .unwrap();
+    expect_close(&mut s.client, CloseCode::Size, "frame too large").await;
+    let report = timeout(LIMIT, s.relay).await.unwrap().unwrap();
+    assert_eq!(report.end, SessionEnd::FrameTooLarge);
+    assert_eq!(report.to_backend, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_sessions_are_closed() {
+    let mut l = limits();
+    l.idle_timeout = Some(Duration::from_secs(5));
+    let mut s = session(l).await;
+    s.client.send(Message::binary(&b"x"[..])).await.unwrap();
+    assert_eq!(read_exactly(&mut s.backend, 1).await, b"x");
+    expect_close(&mut s.client, CloseCode::Normal, "idle timeout").await;
+    assert_eq!(
+        timeout(LIMIT, s.relay).await.unwrap().unwrap().end,
+        SessionEnd::Idle
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn sessions_end_when_the_token_expires() {
+    let mut l = limits();
+    l.expires = Some(Instant::now() + Duration::from_secs(5));
+    let mut s = session(l).await;
+    expect_close(&mut s.client, CloseCode::Normal, "session expired").await;
+    assert_eq!(
+        timeout(LIMIT, s.relay).await.unwrap().unwrap().end,
+        SessionEnd::Expired
+    );
+}
+
+#[tokio::test]
+async fn shutdown_closes_with_going_away() {
+    let mut s = session(limits()).await;
+    s.trigger.fire();
+    expect_close(&mut s.client, CloseCode::Away, "proxy shutting down").await;
+    assert_eq!(
+        timeout(LIMIT, s.relay).await.unwrap().unwrap().end,
+        SessionEnd::Shutdown
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn pings_keep_a_live_client_and_drop_a_dead_one() {
+    let mut l = limits();
+    l.keepalive = Some(Duration::from_secs(20));
+    let mut s = session(l).await;
+    // A reading client answers each ping (tungstenite replies on read).
+    for _ in 0..3 {
+        assert!(matches!(next(&mut s.client).await, Message::Ping(_)));
+    }
+    // Now it stops reading: its pong never comes.
+    let report = timeout(Duration::from_secs(600), s.relay)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.end, SessionEnd::DeadPeer);
+}
+
+#[tokio::test]
+async fn raw_relay_half_closes_each_direction() {
+    let (mut client, client_ours) = duplex(1024);
+    let (mut backend, backend_ours) = duplex(1024);
+    let trigger = ShutdownTrigger::new();
+    let signal = trigger.signal();
+    let relay =
+        tokio::spawn(async move { relay_raw(client_ours, backend_ours, &limits(), signal).await });
+    client.write_all(b"key").await.unwrap();
+    client.shutdown().await.unwrap();
+    let mut got = Vec::new();
+    timeout(LIMIT, backend.read_to_end(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, b"key");
+    // The other direction still flows after the client's half-close.
+    backend.write_all(b"frame").await.unwrap();
+    backend.shutdown().await.unwrap();
+    let mut got = Vec::new();
+    timeout(LIMIT, client.read_to_end(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, b"frame");
+    let report = timeout(LIMIT, relay).await.unwrap().unwrap();
+    assert_eq!(report.end, SessionEnd::ClientClosed);
+    assert_eq!((report.to_backend, report.to_client), (3, 5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn raw_relay_honours_the_idle_timeout() {
+    let (_client, client_ours) = duplex(1024);
+    let (_backend, backend_ours) = duplex(1024);
+    let mut l = limits();
+    l.idle_timeout = Some(Duration::from_secs(5));
+    let trigger = ShutdownTrigger::new();
+    let report = relay_raw(client_ours, backend_ours, &l, trigger.signal()).await;
+    assert_eq!(report.end, SessionEnd::Idle);
+}
