@@ -7,6 +7,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// The most a request head may be before the endpoint gives up.
 const MAX_HEAD: usize = 8 * 1024;
 
+/// How long a connection may take to send its `CONNECT` request.
+const CONNECT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How long a refused peer gets to read the refusal and close.
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -17,7 +20,15 @@ pub(crate) async fn expect_connect_path<S>(stream: &mut S, expected: &str) -> io
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let head = read_head(stream).await?;
+    let head = match tokio::time::timeout(CONNECT_WAIT, read_head(stream)).await {
+        Ok(head) => head?,
+        Err(_) => {
+            // A client that skipped the handshake waits for us to speak
+            // first; answering breaks the deadlock and fails it quickly.
+            refuse(stream, b"HTTP/1.1 400 Bad Request\r\n\r\n").await?;
+            return Err(invalid("no CONNECT request arrived".into()));
+        }
+    };
     let head = String::from_utf8_lossy(&head);
     let request_line = head.lines().next().unwrap_or_default();
     let mut parts = request_line.split(' ');
