@@ -37,7 +37,11 @@ pub async fn open_tcp(host: &str, port: u16) -> Result<TcpStream, ConsoleError> 
 /// [`ConsoleError::ServiceUnavailable`] when either step fails.
 pub async fn open_tcp_backend(info: &ConnectInfo) -> Result<TcpStream, ConsoleError> {
     let mut stream = open_tcp(&info.host, info.port).await?;
-    if let Some(path) = info.internal_access_path.as_deref().filter(|p| !p.is_empty()) {
+    if let Some(path) = info
+        .internal_access_path
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
         tokio::time::timeout(CONNECT_TIMEOUT, connect_path_handshake(&mut stream, path))
             .await
             .map_err(|_| unavailable(&info.host, info.port, "CONNECT handshake timed out"))??;
@@ -61,7 +65,8 @@ where
             "invalid internal access path".into(),
         ));
     }
-    let failed = |why: String| ConsoleError::ServiceUnavailable(format!("CONNECT handshake failed: {why}"));
+    let failed =
+        |why: String| ConsoleError::ServiceUnavailable(format!("CONNECT handshake failed: {why}"));
     stream
         .write_all(format!("CONNECT {path} HTTP/1.1\r\n\r\n").as_bytes())
         .await
@@ -107,7 +112,10 @@ mod tests {
             let mut buf = vec![0u8; 64];
             let n = theirs.read(&mut buf).await.unwrap();
             assert_eq!(&buf[..n], b"CONNECT /vm/1 HTTP/1.1\r\n\r\n");
-            theirs.write_all(b"HTTP/1.1 200 OK\r\nX: y\r\n\r\nRFB 003.008\n").await.unwrap();
+            theirs
+                .write_all(b"HTTP/1.1 200 OK\r\nX: y\r\n\r\nRFB 003.008\n")
+                .await
+                .unwrap();
         });
         connect_path_handshake(&mut ours, "/vm/1").await.unwrap();
         let mut rest = [0u8; 12];
@@ -124,13 +132,17 @@ mod tests {
             let _ = theirs.read(&mut buf).await;
             let _ = theirs.write_all(b"HTTP/1.1 403 Forbidden\r\n\r\n").await;
         });
-        let err = connect_path_handshake(&mut ours, "/vm/1").await.unwrap_err();
+        let err = connect_path_handshake(&mut ours, "/vm/1")
+            .await
+            .unwrap_err();
         assert_eq!(err.status(), 503);
     }
 
     #[tokio::test]
     async fn refuses_injection_in_path() {
         let (mut ours, _theirs) = duplex(64);
-        assert!(connect_path_handshake(&mut ours, "/a HTTP/1.1\r\nHost: x").await.is_err());
+        assert!(connect_path_handshake(&mut ours, "/a HTTP/1.1\r\nHost: x")
+            .await
+            .is_err());
     }
 }

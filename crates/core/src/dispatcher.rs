@@ -20,7 +20,12 @@ use crate::store::TokenStore;
 use crate::token::{OsTokenSource, Token, TokenSource};
 
 /// Task states in which a server has no console to offer.
-const BUSY_TASK_STATES: &[&str] = &["deleting", "migrating", "resize_migrating", "resize_migrated"];
+const BUSY_TASK_STATES: &[&str] = &[
+    "deleting",
+    "migrating",
+    "resize_migrating",
+    "resize_migrated",
+];
 
 /// A console that was just created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +160,9 @@ impl Dispatcher {
         let base = match type_settings.base_url {
             Some(url) => url,
             None => Url::parse(driver.descriptor().default_base_url).map_err(|e| {
-                ConsoleError::Internal(format!("driver {protocol}/{console_type} default base URL: {e}"))
+                ConsoleError::Internal(format!(
+                    "driver {protocol}/{console_type} default base URL: {e}"
+                ))
             })?,
         };
         let driver_name = format!("driver {protocol}/{console_type}");
@@ -190,7 +197,11 @@ impl Dispatcher {
     /// # Errors
     /// 404 when it does not exist or belongs to another project (for a
     /// non-admin); 503 when the backend is down.
-    pub async fn visible_server(&self, identity: &Identity, server_id: &str) -> Result<Server, ConsoleError> {
+    pub async fn visible_server(
+        &self,
+        identity: &Identity,
+        server_id: &str,
+    ) -> Result<Server, ConsoleError> {
         let backend = self.backend.clone();
         let found = guarded("server backend", self.settings.call_timeout, async move {
             backend
@@ -213,12 +224,18 @@ impl Dispatcher {
     ///
     /// # Errors
     /// As above.
-    pub fn driver_for(&self, protocol: &str, console_type: &str) -> Result<&Arc<dyn ConsoleDriver>, ConsoleError> {
+    pub fn driver_for(
+        &self,
+        protocol: &str,
+        console_type: &str,
+    ) -> Result<&Arc<dyn ConsoleDriver>, ConsoleError> {
         if let Some(driver) = self.registry.get(protocol, console_type) {
             return Ok(driver);
         }
         if !catalog::is_known_pair(protocol, console_type) {
-            return Err(ConsoleError::BadRequest(format!("Invalid console type {console_type}")));
+            return Err(ConsoleError::BadRequest(format!(
+                "Invalid console type {console_type}"
+            )));
         }
         let available: Vec<String> = self
             .registry
@@ -228,7 +245,11 @@ impl Dispatcher {
             .collect();
         Err(ConsoleError::NotImplemented(format!(
             "No driver for console type {protocol}/{console_type} is available; available: {}.",
-            if available.is_empty() { "none".to_owned() } else { available.join(", ") }
+            if available.is_empty() {
+                "none".to_owned()
+            } else {
+                available.join(", ")
+            }
         )))
     }
 
@@ -247,13 +268,16 @@ impl Dispatcher {
 
 fn check_state(server: &Server) -> Result<(), ConsoleError> {
     if server.host.as_deref().is_none_or(str::is_empty) {
-        return Err(ConsoleError::Conflict(format!("Instance {} is not ready.", server.id)));
+        return Err(ConsoleError::Conflict(format!(
+            "Instance {} is not ready.",
+            server.id
+        )));
     }
-    if let Some(task) = server
-        .task_state
-        .as_deref()
-        .filter(|t| BUSY_TASK_STATES.iter().any(|busy| busy.eq_ignore_ascii_case(t)))
-    {
+    if let Some(task) = server.task_state.as_deref().filter(|t| {
+        BUSY_TASK_STATES
+            .iter()
+            .any(|busy| busy.eq_ignore_ascii_case(t))
+    }) {
         return Err(ConsoleError::Conflict(format!(
             "Cannot 'get_console' instance {} while it is in task_state {task}",
             server.id

@@ -118,9 +118,18 @@ mod tests {
 
     #[test]
     fn names_follow_nova() {
-        assert_eq!(ConsoleError::NotFound(String::new()).fault_name(), "itemNotFound");
+        assert_eq!(
+            ConsoleError::NotFound(String::new()).fault_name(),
+            "itemNotFound"
+        );
         assert_eq!(ConsoleError::Conflict(String::new()).status(), 409);
-        assert_eq!(ConsoleError::NotImplemented(String::new()).fault_name(), "notImplemented");
-        assert_eq!(ConsoleError::ServiceUnavailable(String::new()).status(), 503);
+        assert_eq!(
+            ConsoleError::NotImplemented(String::new()).fault_name(),
+            "notImplemented"
+        );
+        assert_eq!(
+            ConsoleError::ServiceUnavailable(String::new()).status(),
+            503
+        );
     }
 }

@@ -47,7 +47,10 @@ mod tests {
             panic!("boom");
         })
         .await;
-        assert_eq!(r.unwrap_err(), ConsoleError::Internal("driver x panicked: boom".into()));
+        assert_eq!(
+            r.unwrap_err(),
+            ConsoleError::Internal("driver x panicked: boom".into())
+        );
     }
 
     #[tokio::test(start_paused = true)]

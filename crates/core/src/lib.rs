@@ -20,7 +20,9 @@ mod token;
 pub use access_url::{with_query_param, with_token_query};
 pub use clock::{Clock, SystemClock};
 pub use dispatcher::{Console, Dispatcher};
-pub use driver::{BackendIo, BackendStream, ConsoleDriver, DriverDescriptor, DriverRegistration, Front};
+pub use driver::{
+    BackendIo, BackendStream, ConsoleDriver, DriverDescriptor, DriverRegistration, Front,
+};
 pub use error::ConsoleError;
 pub use guard::guarded;
 pub use identity::Identity;
@@ -32,10 +34,10 @@ pub use settings::{DispatchSettings, TypeSettings};
 pub use store::{MemoryTokenStore, StoreError, TokenStore};
 pub use token::{OsTokenSource, Token, TokenHash, TokenSource};
 
+/// Re-exported for driver crates' `#[async_trait]` impls.
+pub use async_trait::async_trait;
 /// Re-exported so that driver crates register with the same `inventory`
 /// the core collects from.
 pub use inventory;
-/// Re-exported for driver crates' `#[async_trait]` impls.
-pub use async_trait::async_trait;
 /// Re-exported: access URLs are `url::Url`s.
 pub use url::Url;

@@ -99,7 +99,9 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "2", "2.", ".1", "2.x", "2.1.1", "a.b", "-2.1", "2.+1", "99999.1"] {
+        for bad in [
+            "", "2", "2.", ".1", "2.x", "2.1.1", "a.b", "-2.1", "2.+1", "99999.1",
+        ] {
             assert!(bad.parse::<Microversion>().is_err(), "{bad:?} parsed");
         }
     }

@@ -54,7 +54,9 @@ impl TokenRecord {
 
 /// Whole seconds since the Unix epoch (0 before it).
 pub fn unix_seconds(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 mod hash_serde {
@@ -71,7 +73,8 @@ mod hash_serde {
     impl<'de> Deserialize<'de> for TokenHash {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-            TokenHash::from_hex(&text).ok_or_else(|| D::Error::custom("token hash is not 64 hex digits"))
+            TokenHash::from_hex(&text)
+                .ok_or_else(|| D::Error::custom("token hash is not 64 hex digits"))
         }
     }
 }

@@ -59,7 +59,9 @@ impl Registry {
     /// The driver of a console type, whatever its protocol (types are unique
     /// across protocols on the wire).
     pub fn by_type(&self, console_type: &str) -> Option<&Arc<dyn ConsoleDriver>> {
-        self.by_pair.values().find_map(|types| types.get(console_type))
+        self.by_pair
+            .values()
+            .find_map(|types| types.get(console_type))
     }
 
     /// Every descriptor, sorted by (protocol, type).

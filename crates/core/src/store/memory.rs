@@ -73,7 +73,9 @@ impl MemoryTokenStore {
     // A poisoned lock only means another task panicked mid-operation; every
     // operation leaves the map consistent, so keep serving.
     fn lock(&self) -> MutexGuard<'_, HashMap<TokenHash, TokenRecord>> {
-        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.records
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn purge_now(&self) -> usize {
