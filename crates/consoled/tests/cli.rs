@@ -1,0 +1,193 @@
+//! `consoled drivers`, `consoled serve --help`, and start-up refusals.
+
+mod common;
+
+use std::path::Path;
+
+use common::{run, temp_dir};
+
+#[test]
+fn drivers_lists_all_seven_pairs_sorted() {
+    let out = run(&["drivers"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let pairs: Vec<(&str, &str)> = rows.iter().map(|r| (r[0], r[1])).collect();
+    assert_eq!(
+        pairs,
+        [
+            ("mks", "webmks"),
+            ("rdp", "rdp-html5"),
+            ("serial", "serial"),
+            ("spice", "spice-direct"),
+            ("spice", "spice-html5"),
+            ("vnc", "novnc"),
+            ("vnc", "xvpvnc"),
+        ],
+        "{text}"
+    );
+    let novnc = rows.iter().find(|r| r[1] == "novnc").unwrap();
+    assert_eq!(
+        novnc[2..],
+        ["consoled-driver-vnc-novnc", "2.6", "websocket"]
+    );
+    let direct = rows.iter().find(|r| r[1] == "spice-direct").unwrap();
+    assert_eq!(direct[3..], ["2.99", "external"]);
+    let xvp = rows.iter().find(|r| r[1] == "xvpvnc").unwrap();
+    assert_eq!(xvp[4], "tcp");
+}
+
+#[test]
+fn serve_help_documents_every_key() {
+    let out = run(&["serve", "--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for key in [
+        "[api]",
+        "listen",
+        "auth",
+        "noauth",
+        "[tokens]",
+        "ttl_seconds",
+        "store",
+        "memory",
+        "[consoles.<type>]",
+        "enabled",
+        "base_url",
+        "[backend]",
+        "inventory",
+        "[[servers]]",
+        "project_id",
+        "status",
+        "task_state",
+        "host",
+        "port",
+        "tls_port",
+        "internal_access_path",
+        "http://127.0.0.1:6080/vnc_auto.html",
+        "http://127.0.0.1:6081/console",
+        "http://127.0.0.1:6082/spice_auto.html",
+        "ws://127.0.0.1:6083/",
+        "http://127.0.0.1:6090/",
+        "http://127.0.0.1:13002/nova",
+        "RUST_LOG",
+    ] {
+        assert!(help.contains(key), "serve --help does not mention {key}");
+    }
+}
+
+/// Runs `serve` on a config and inventory that should be refused; returns
+/// the one line it printed.
+fn refused(config: &str, servers: &str) -> String {
+    let dir = temp_dir(&format!("refused-{:x}", hash(config, servers)));
+    std::fs::write(dir.join("servers.toml"), servers).unwrap();
+    let path = dir.join("consoled.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = run(&["serve", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("consoled: error:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    lines[0].to_owned()
+}
+
+fn hash(a: &str, b: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (a, b).hash(&mut h);
+    h.finish()
+}
+
+const SERVER: &str = "[[servers]]\nid = \"s1\"\nname = \"n\"\nproject_id = \"p\"\nhost = \"h\"\n";
+const GOOD: &str = "[backend]\ninventory = \"servers.toml\"\n";
+
+#[test]
+fn unknown_key_is_refused_naming_it() {
+    let line = refused(
+        &format!("[api]\nlisten = \"127.0.0.1:0\"\nlistn = 1\n{GOOD}"),
+        SERVER,
+    );
+    assert!(line.contains("consoled.toml:3: in [api]"), "{line}");
+    assert!(line.contains("unknown field `listn`"), "{line}");
+    let line = refused(&format!("[tokenz]\nttl_seconds = 1\n{GOOD}"), SERVER);
+    assert!(line.contains("tokenz"), "{line}");
+}
+
+#[test]
+fn unparsable_url_is_refused_naming_the_key() {
+    let line = refused(
+        &format!("[consoles.novnc]\nbase_url = \"vnc_auto.html\"\n{GOOD}"),
+        SERVER,
+    );
+    assert!(line.contains("consoles.novnc.base_url"), "{line}");
+    assert!(line.contains("vnc_auto.html"), "{line}");
+}
+
+#[test]
+fn type_without_linked_driver_is_refused() {
+    let line = refused(
+        &format!("[consoles.teletype]\nenabled = true\n{GOOD}"),
+        SERVER,
+    );
+    assert!(line.contains("consoles.teletype"), "{line}");
+    assert!(line.contains("no linked driver"), "{line}");
+}
+
+#[test]
+fn bad_values_are_refused() {
+    let line = refused(&format!("[api]\nlisten = \"nowhere\"\n{GOOD}"), SERVER);
+    assert!(line.contains("consoled.toml:2: in [api]"), "{line}");
+    let line = refused(&format!("[api]\nauth = \"keystone\"\n{GOOD}"), SERVER);
+    assert!(line.contains("noauth"), "{line}");
+    let line = refused(&format!("[tokens]\nttl_seconds = 0\n{GOOD}"), SERVER);
+    assert!(line.contains("tokens.ttl_seconds"), "{line}");
+    let line = refused("[api]\nlisten = \"127.0.0.1:0\"\n", SERVER);
+    assert!(line.contains("backend.inventory"), "{line}");
+}
+
+#[test]
+fn duplicate_server_id_is_refused() {
+    let line = refused(GOOD, &format!("{SERVER}{SERVER}"));
+    assert!(
+        line.contains("servers.toml: servers[1].id: duplicate id \"s1\""),
+        "{line}"
+    );
+}
+
+#[test]
+fn inventory_mistakes_are_refused() {
+    let line = refused(GOOD, &format!("{SERVER}nmae = \"x\"\n"));
+    assert!(
+        line.contains("servers.toml:6: in [[servers]]") && line.contains("nmae"),
+        "{line}"
+    );
+    let line = refused(
+        GOOD,
+        &format!("{SERVER}[servers.consoles.vcn]\nhost = \"h\"\nport = 1\n"),
+    );
+    assert!(line.contains("servers[0].consoles.vcn"), "{line}");
+    let line = refused(
+        GOOD,
+        &format!("{SERVER}[servers.consoles.vnc]\nhost = \"h\"\nport = 1\nticket = \"t\"\n"),
+    );
+    assert!(line.contains("ticket"), "{line}");
+}
+
+#[test]
+fn missing_config_file_is_one_line() {
+    let out = run(&["serve", "--config", "/nonexistent/consoled.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("/nonexistent/consoled.toml: cannot read"),
+        "{stderr}"
+    );
+    assert!(Path::new(common::BIN).exists());
+}
