@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod civil_time;
 pub mod clients;
 pub mod conformance;
 pub mod endpoints;
