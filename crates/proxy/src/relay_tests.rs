@@ -209,6 +209,8 @@ async fn shutdown_closes_with_going_away() {
     let mut s = session(limits()).await;
     s.trigger.fire();
     expect_close(&mut s.client, CloseCode::Away, "proxy shutting down").await;
+    // Reading on sends the client's reply, which completes the closing handshake.
+    assert!(timeout(LIMIT, s.client.next()).await.unwrap().is_none());
     assert_eq!(
         timeout(LIMIT, s.relay).await.unwrap().unwrap().end,
         SessionEnd::Shutdown
