@@ -21,12 +21,22 @@ const GREETING: &[u8] = b"220 VMware Authentication Daemon Version 1.10: SSL Req
 const THUMBPRINT_NONCE_BYTES: usize = 12;
 
 /// What an [`AuthdEndpoint`] accepts.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AuthdOptions {
     /// The MKS ticket, sent as both `USER` and `PASS`.
     pub ticket: String,
     /// The VM's configuration file, named in `CONNECT <cfgFile> mks`.
     pub cfg_file: String,
+}
+
+impl std::fmt::Debug for AuthdOptions {
+    // The ticket is a credential: keep it out of test logs too.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthdOptions")
+            .field("ticket", &"<redacted>")
+            .field("cfg_file", &self.cfg_file)
+            .finish()
+    }
 }
 
 /// A VMware authd with TLS and self-signed certificates: exactly the
