@@ -6,7 +6,9 @@
 mod clients;
 mod ws_io;
 
+#[allow(unused_imports)]
 pub use clients::*;
+#[allow(unused_imports)]
 pub use ws_io::WsIo;
 
 use std::net::SocketAddr;
