@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use consoled_core::Front;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
@@ -23,6 +23,10 @@ use crate::{health, static_files, websocket};
 /// How long to pause accepting after an accept error (out of file
 /// descriptors, usually), so that the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How long and how much [`linger`] reads.
+const LINGER_TIME: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 256 * 1024;
 
 /// A bound listener, ready to run.
 pub(crate) struct Listener {
@@ -111,6 +115,23 @@ async fn connection(
     }
 }
 
+/// Reads and drops what the client is still sending, for a moment, so
+/// that closing with unread input (which sends a reset) does not destroy
+/// the error response before the client has read it.
+async fn linger<S: AsyncRead + Unpin>(stream: &mut S) {
+    let mut sink = [0u8; 4096];
+    let draining = async {
+        let mut left = LINGER_BYTES;
+        while left > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = timeout(LINGER_TIME, draining).await;
+}
+
 /// Where a request goes.
 enum Route {
     Health,
@@ -174,6 +195,7 @@ where
                 tracing::info!(%peer, listener = %ctx.listen, error = %e, "bad request head");
                 let status = if e == HeadError::TooLarge { 431 } else { 400 };
                 let _ = write_empty(&mut stream, status, &[]).await;
+                linger(&mut stream).await;
                 return;
             }
             Ok(Err(e)) => {

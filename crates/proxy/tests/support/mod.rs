@@ -4,10 +4,13 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 mod clients;
+mod temp;
 mod ws_io;
 
 #[allow(unused_imports)]
 pub use clients::*;
+#[allow(unused_imports)]
+pub use temp::TempDir;
 #[allow(unused_imports)]
 pub use ws_io::WsIo;
 
