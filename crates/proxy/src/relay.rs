@@ -176,8 +176,11 @@ where
         }
         end = &mut down => {
             // Let the client answer our close frame, and let bytes it sent
-            // before it saw the frame reach the backend.
-            let _ = timeout(limits.close_wait, &mut up).await;
+            // before it saw the frame reach the backend. A dead client
+            // got no frame and will answer nothing.
+            if end.close_frame().is_some() {
+                let _ = timeout(limits.close_wait, &mut up).await;
+            }
             end
         }
     };
