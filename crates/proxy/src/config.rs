@@ -111,6 +111,35 @@ impl ProxySettings {
     pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 }
 
+impl ProxySettings {
+    /// Checks that every setting can be honoured.
+    ///
+    /// # Errors
+    /// A sentence naming the first setting that cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        let zero = |name: &str, value: Option<Duration>| match value {
+            Some(d) if d.is_zero() => Err(format!(
+                "{name} must be more than zero (leave it unset to disable it)"
+            )),
+            _ => Ok(()),
+        };
+        zero("keepalive_interval", self.keepalive_interval)?;
+        zero("idle_timeout", self.idle_timeout)?;
+        zero("handshake_timeout", Some(self.handshake_timeout))?;
+        if self.max_sessions == 0 || self.max_sessions > tokio::sync::Semaphore::MAX_PERMITS {
+            return Err(format!(
+                "max_sessions must be between 1 and {}",
+                tokio::sync::Semaphore::MAX_PERMITS
+            ));
+        }
+        // Below this a client could not send even a control frame's payload.
+        if self.max_frame_size < 125 {
+            return Err("max_frame_size must be at least 125 bytes".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for ProxySettings {
     fn default() -> Self {
         ProxySettings {
@@ -122,6 +151,32 @@ impl Default for ProxySettings {
             max_sessions: Self::DEFAULT_MAX_SESSIONS,
             handshake_timeout: Self::DEFAULT_HANDSHAKE_TIMEOUT,
             shutdown_grace: Self::DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(ProxySettings::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn settings_that_cannot_be_honoured() {
+        let cases: [fn(&mut ProxySettings); 5] = [
+            |s| s.keepalive_interval = Some(Duration::ZERO),
+            |s| s.idle_timeout = Some(Duration::ZERO),
+            |s| s.handshake_timeout = Duration::ZERO,
+            |s| s.max_sessions = 0,
+            |s| s.max_frame_size = 10,
+        ];
+        for spoil in cases {
+            let mut settings = ProxySettings::default();
+            spoil(&mut settings);
+            assert!(settings.validate().is_err(), "{settings:?}");
         }
     }
 }

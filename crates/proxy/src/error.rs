@@ -7,6 +7,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProxyError {
+    /// A setting cannot be honoured (a zero interval, no sessions).
+    #[error("invalid proxy settings: {0}")]
+    Settings(String),
     /// No listener was configured.
     #[error("no proxy listener is configured")]
     NoListeners,

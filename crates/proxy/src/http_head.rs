@@ -75,9 +75,18 @@ impl RequestHead {
             .any(|i| i.eq_ignore_ascii_case(item))
     }
 
-    /// Whether the client lets the connection live on after the response.
+    /// Whether the request announces a body (which the proxy never reads).
+    pub fn has_body(&self) -> bool {
+        self.header("transfer-encoding").is_some()
+            || self
+                .header("content-length")
+                .is_some_and(|len| len.trim() != "0")
+    }
+
+    /// Whether the connection may serve another request after this one:
+    /// the client allows it, and no unread body sits in the way.
     pub fn keep_alive(&self) -> bool {
-        if self.header_has("connection", "close") {
+        if self.header_has("connection", "close") || self.has_body() {
             return false;
         }
         self.minor_version >= 1 || self.header_has("connection", "keep-alive")
@@ -312,6 +321,16 @@ mod tests {
         let items: Vec<&str> = head.header_items("Sec-WebSocket-Protocol").collect();
         assert_eq!(items, ["base64", "binary", "x"]);
         assert_eq!(head.query(), None);
+    }
+
+    #[test]
+    fn a_body_ends_keep_alive() {
+        let (head, _) = parse(b"GET /healthz HTTP/1.1\r\nContent-Length: 3\r\n\r\n");
+        assert!(head.has_body() && !head.keep_alive());
+        let (head, _) = parse(b"GET /healthz HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+        assert!(!head.keep_alive());
+        let (head, _) = parse(b"GET /healthz HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+        assert!(head.keep_alive());
     }
 
     #[test]

@@ -35,13 +35,15 @@ impl ProxyServer {
     /// directory.
     ///
     /// # Errors
-    /// The [`ProxyError`] of the first listener that fails a check or
+    /// [`ProxyError::Settings`] for settings that cannot be honoured, else
+    /// the [`ProxyError`] of the first listener that fails a check or
     /// cannot be bound. Nothing is left listening then.
     pub async fn bind(
         dispatcher: Dispatcher,
         settings: ProxySettings,
         listeners: Vec<ListenerConfig>,
     ) -> Result<ProxyServer, ProxyError> {
+        settings.validate().map_err(ProxyError::Settings)?;
         if listeners.is_empty() {
             return Err(ProxyError::NoListeners);
         }

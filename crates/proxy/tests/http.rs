@@ -234,6 +234,24 @@ async fn bind_refuses_what_it_cannot_serve() {
     let root = ListenerConfig::new(any_port(), ["novnc"]).with_web_root("/nonexistent/novnc");
     let err = bind(vec![root]).await.err().unwrap();
     assert!(matches!(err, ProxyError::WebRoot { .. }), "{err}");
+    let dispatcher = dispatcher(
+        std::sync::Arc::new(FakeBackend::new()),
+        DispatchSettings::default(),
+        None,
+    );
+    let settings = ProxySettings {
+        keepalive_interval: Some(Duration::ZERO),
+        ..ProxySettings::default()
+    };
+    let err = ProxyServer::bind(
+        dispatcher,
+        settings,
+        vec![ListenerConfig::new(any_port(), ["serial"])],
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(matches!(err, ProxyError::Settings(_)), "{err}");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy = ListenerConfig::new(taken.local_addr().unwrap(), ["serial"]);
     let err = bind(vec![busy]).await.err().unwrap();
