@@ -274,3 +274,38 @@ async fn raw_relay_honours_the_idle_timeout() {
     let report = relay_raw(client_ours, backend_ours, &l, trigger.signal()).await;
     assert_eq!(report.end, SessionEnd::Idle);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_backend_holds_the_client_back() {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+    // Small pipes: anything not held back would have to pile up in the relay.
+    let (client_io, server_io) = duplex(1024);
+    let (mut backend, backend_ours) = duplex(1024);
+    let server = WebSocketStream::from_raw_socket(server_io, Role::Server, None).await;
+    let mut client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+    let trigger = ShutdownTrigger::new();
+    let signal = trigger.signal();
+    tokio::spawn(async move { relay_websocket(server, backend_ours, &limits(), signal).await });
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    let sender = tokio::spawn(async move {
+        for _ in 0..100 {
+            client.send(Message::binary(vec![9u8; 1024])).await.unwrap();
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+        client
+    });
+    // Nobody reads the backend: the client must stall long before 100 KiB.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let stalled_at = sent.load(Ordering::SeqCst);
+    assert!(
+        stalled_at < 20,
+        "{stalled_at} KiB accepted with nobody reading"
+    );
+    // Once the backend reads, everything flows, in order.
+    let received = read_exactly(&mut backend, 100 * 1024).await;
+    assert!(received.iter().all(|&b| b == 9));
+    let _client = timeout(LIMIT, sender).await.unwrap().unwrap();
+    assert_eq!(sent.load(Ordering::SeqCst), 100);
+}
