@@ -32,6 +32,26 @@ CONFIGURATION (TOML; every key is optional unless marked; unknown keys are refus
   [backend]
   inventory = \"servers.toml\"  (required) server inventory, relative to this file
 
+  [proxy]                     the console proxies (consoled serve, consoled proxy)
+  allowed_origins = []        Origin hosts accepted besides the request's Host
+  enforce_session_timeout = false   true: close a session when its token expires
+  keepalive_seconds = 30      WebSocket ping interval (0: none); unanswered: session closed
+  idle_timeout_seconds = 0    close a session after this long without data (0: never)
+  max_frame_bytes = 1048576   largest frame a client may send (larger: close 1009)
+  max_sessions = 1024         sessions per listener (beyond: 503)
+  handshake_timeout_seconds = 10    time for TLS and the request head
+  shutdown_grace_seconds = 30 time sessions get to finish after SIGTERM/SIGINT
+
+  [[proxy.listeners]]         one per listening socket
+  listen = \"127.0.0.1:6080\"   (required) address
+  types = [\"novnc\"]           (required) console types served here; a token of another
+                              type is refused. WebSocket: novnc, spice-html5, serial,
+                              rdp-html5, webmks; raw TCP: xvpvnc (give it its own listener)
+  web_root = \"/usr/share/novnc\"   static pages; default /usr/share/novnc for novnc and
+                              /usr/share/spice-html5 for spice-html5 when installed
+  tls_cert = \"cert.pem\"       PEM chain for https/wss (with tls_key); paths are
+  tls_key = \"key.pem\"         relative to this file
+
 SERVER INVENTORY (the file [backend] inventory names)
 
   [[servers]]
@@ -65,14 +85,35 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the compute console API until SIGTERM or SIGINT (which drain
-    /// in-flight requests, then exit 0).
+    /// Serve the compute console API and the console proxies until
+    /// SIGTERM or SIGINT (which drain in-flight requests and sessions, then
+    /// exit 0).
     #[command(after_help = CONFIG_KEYS)]
     Serve {
         /// The configuration file.
         #[arg(long, short, value_name = "FILE", env = "CONSOLED_CONFIG")]
         config: PathBuf,
     },
+    /// Serve only the compute console API (scale it apart from the
+    /// proxies; they must then share a token store).
+    #[command(after_help = CONFIG_KEYS)]
+    Api {
+        /// The configuration file.
+        #[arg(long, short, value_name = "FILE", env = "CONSOLED_CONFIG")]
+        config: PathBuf,
+    },
+    /// Serve only the console proxies of [[proxy.listeners]] (scale them
+    /// apart from the API; they must then share a token store).
+    #[command(after_help = CONFIG_KEYS)]
+    Proxy {
+        /// The configuration file.
+        #[arg(long, short, value_name = "FILE", env = "CONSOLED_CONFIG")]
+        config: PathBuf,
+    },
+    /// Run the API and the proxies with two demo servers whose consoles are
+    /// live test endpoints (a VNC screen with a clock, a serial login), and
+    /// print a console URL per type.
+    Demo(crate::demo::DemoOptions),
     /// List the linked console drivers: protocol, type, crate, first
     /// microversion, front.
     Drivers,

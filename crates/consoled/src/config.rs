@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use consoled_core::{DispatchSettings, Registry, TypeSettings, Url};
+use consoled_proxy::{ListenerConfig, ProxySettings};
 use serde::Deserialize;
 
+use crate::proxy_config::ProxyConfig;
 use crate::toml_error;
 
 /// The whole file.
@@ -26,6 +28,8 @@ pub struct Config {
     pub consoles: BTreeMap<String, ConsoleConfig>,
     /// `[backend]`.
     pub backend: BackendConfig,
+    /// `[proxy]` and `[[proxy.listeners]]`.
+    pub proxy: ProxyConfig,
 }
 
 /// `[api]`: the compute API listener.
@@ -120,6 +124,11 @@ pub struct Loaded {
     pub settings: DispatchSettings,
     /// The inventory file, resolved against the config file's folder.
     pub inventory: PathBuf,
+    /// The proxies' shared settings.
+    pub proxy_settings: ProxySettings,
+    /// The proxies' listeners, paths resolved against the config file's
+    /// folder.
+    pub proxy_listeners: Vec<ListenerConfig>,
 }
 
 /// Reads `path` and checks it against `registry`.
@@ -176,7 +185,13 @@ pub fn load(path: &Path, registry: &Registry) -> Result<Loaded, String> {
             "missing: name the server inventory file".into(),
         )
     })?;
-    let inventory = path.parent().unwrap_or(Path::new(".")).join(inventory);
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let inventory = folder.join(inventory);
+    let proxy_settings = config.proxy.settings().map_err(|(key, why)| at(key, why))?;
+    let proxy_listeners = config
+        .proxy
+        .listeners(folder)
+        .map_err(|(key, why)| at(key, why))?;
     let settings = DispatchSettings {
         token_ttl: Duration::from_secs(config.tokens.ttl_seconds),
         types,
@@ -186,6 +201,8 @@ pub fn load(path: &Path, registry: &Registry) -> Result<Loaded, String> {
         config,
         settings,
         inventory,
+        proxy_settings,
+        proxy_listeners,
     })
 }
 

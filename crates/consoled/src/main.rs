@@ -2,8 +2,10 @@
 
 mod cli;
 mod config;
+mod demo;
 mod inventory;
 mod linked;
+mod proxy_config;
 mod serve;
 mod shutdown;
 mod toml_error;
@@ -13,6 +15,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+use crate::serve::Roles;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -24,20 +27,48 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e.to_string()),
         },
-        Command::Serve { config } => {
-            init_logging();
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => return fail(&format!("cannot start the runtime: {e}")),
-            };
-            match runtime.block_on(serve::run(&config)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(&e),
-            }
-        }
+        Command::Serve { config } => serve_roles(
+            &config,
+            Roles {
+                api: true,
+                proxy: true,
+            },
+        ),
+        Command::Api { config } => serve_roles(
+            &config,
+            Roles {
+                api: true,
+                proxy: false,
+            },
+        ),
+        Command::Proxy { config } => serve_roles(
+            &config,
+            Roles {
+                api: false,
+                proxy: true,
+            },
+        ),
+        Command::Demo(options) => block_on(demo::run(options)),
+    }
+}
+
+fn serve_roles(config: &std::path::Path, roles: Roles) -> ExitCode {
+    block_on(serve::run(config, roles))
+}
+
+/// Runs `work` on a fresh multi-threaded runtime, with logging.
+fn block_on(work: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    match runtime.block_on(work) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
     }
 }
 

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use consoled_api::{router, ApiState, NoAuth};
+use std::net::SocketAddr;
+
 use consoled_core::{Dispatcher, MemoryTokenStore, TokenStore};
+use consoled_proxy::{ListenerConfig, ProxyServer, ProxySettings};
 use tokio::task::JoinSet;
 
 use crate::config::{self, AuthMode, StoreKind};
@@ -20,15 +23,28 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 /// How often expired tokens are dropped from the memory store.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
 
-/// A long-running service: runs until the shutdown signal, then drains.
-type Service = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+/// Time left for the slowest service after the proxies' grace period.
+const DRAIN_MARGIN: Duration = Duration::from_secs(5);
 
-/// Reads the configuration, then serves until SIGTERM or SIGINT.
+/// A long-running service: runs until the shutdown signal, then drains.
+pub type Service = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// Which services a process runs: `consoled serve` runs both, `consoled
+/// api` and `consoled proxy` one each, so that each scales on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    /// The compute console API.
+    pub api: bool,
+    /// The console proxies of `[[proxy.listeners]]`.
+    pub proxy: bool,
+}
+
+/// Reads the configuration, then serves `roles` until SIGTERM or SIGINT.
 ///
 /// # Errors
 /// One line naming the file and key for a bad configuration; what failed
 /// for a listener that cannot bind or a service that fails.
-pub async fn run(config_path: &Path) -> Result<(), String> {
+pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
     let registry = crate::linked::registry().map_err(|e| e.to_string())?;
     let loaded = config::load(config_path, &registry)?;
     let inventory = FileInventory::load(&loaded.inventory, &registry)?;
@@ -38,7 +54,15 @@ pub async fn run(config_path: &Path) -> Result<(), String> {
         drivers = registry.len(),
         "configuration loaded"
     );
-    let store: Arc<dyn TokenStore> = match loaded.config.tokens.store {
+    let store_kind = loaded.config.tokens.store;
+    if roles.proxy && !roles.api && store_kind == StoreKind::Memory {
+        return Err(format!(
+            "{}: tokens.store: \"memory\" keeps tokens inside one process, so a proxy \
+             running alone would refuse every token; use `consoled serve`, or a shared store",
+            config_path.display()
+        ));
+    }
+    let store: Arc<dyn TokenStore> = match store_kind {
         StoreKind::Memory => {
             let store = Arc::new(MemoryTokenStore::new());
             store.spawn_purger(PURGE_EVERY);
@@ -49,26 +73,78 @@ pub async fn run(config_path: &Path) -> Result<(), String> {
         Arc::new(registry),
         Arc::new(inventory),
         store,
-        loaded.settings,
+        loaded.settings.clone(),
     );
     let (trigger, shutdown) = Shutdown::new();
     shutdown::on_signals(trigger.clone())
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
 
-    let api = api_service(&loaded.config, dispatcher, shutdown.clone()).await?;
-    run_services(vec![api], trigger, shutdown).await
+    let mut services = Vec::new();
+    if roles.api {
+        let state = match loaded.config.api.auth {
+            AuthMode::NoAuth => ApiState::new(dispatcher.clone()).with_identity(Arc::new(NoAuth)),
+        };
+        let (service, _) = api_service(loaded.config.api.listen, state, shutdown.clone()).await?;
+        services.push(service);
+    }
+    if roles.proxy {
+        if loaded.proxy_listeners.is_empty() {
+            if !roles.api {
+                return Err(format!(
+                    "{}: proxy.listeners: none configured, so the proxy has nothing to serve",
+                    config_path.display()
+                ));
+            }
+            tracing::warn!("no [[proxy.listeners]] configured: console URLs lead nowhere");
+        } else {
+            let (service, _) = proxy_service(
+                dispatcher,
+                loaded.proxy_settings.clone(),
+                loaded.proxy_listeners.clone(),
+                shutdown.clone(),
+            )
+            .await?;
+            services.push(service);
+        }
+    }
+    let drain_limit = DRAIN_LIMIT.max(loaded.proxy_settings.shutdown_grace + DRAIN_MARGIN);
+    run_services(services, trigger, shutdown, drain_limit).await
 }
 
-/// The compute API on `[api] listen`.
-async fn api_service(
-    config: &config::Config,
+/// The console proxies, bound; also returns their addresses in listener
+/// order.
+///
+/// # Errors
+/// The proxy's one-line error for a listener that fails its checks or
+/// cannot bind.
+pub async fn proxy_service(
     dispatcher: Dispatcher,
+    settings: ProxySettings,
+    listeners: Vec<ListenerConfig>,
     shutdown: Shutdown,
-) -> Result<Service, String> {
-    let state = match config.api.auth {
-        AuthMode::NoAuth => ApiState::new(dispatcher).with_identity(Arc::new(NoAuth)),
-    };
-    let listen = config.api.listen;
+) -> Result<(Service, Vec<SocketAddr>), String> {
+    let server = ProxyServer::bind(dispatcher, settings, listeners)
+        .await
+        .map_err(|e| format!("proxy: {e}"))?;
+    let addrs = server.local_addrs();
+    let service: Service = Box::pin(async move {
+        server
+            .run(shutdown.wait())
+            .await
+            .map_err(|e| format!("console proxy: {e}"))
+    });
+    Ok((service, addrs))
+}
+
+/// The compute API, bound to `listen`; also returns the bound address.
+///
+/// # Errors
+/// When `listen` cannot be bound.
+pub async fn api_service(
+    listen: SocketAddr,
+    state: ApiState,
+    shutdown: Shutdown,
+) -> Result<(Service, SocketAddr), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("api.listen: cannot listen on {listen}: {e}"))?;
@@ -77,24 +153,26 @@ async fn api_service(
         .map_err(|e| format!("api.listen: {e}"))?;
     tracing::info!("compute API listening on http://{bound}");
     let app = router(state);
-    Ok(Box::pin(async move {
+    let service: Service = Box::pin(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown.wait())
             .await
             .map_err(|e| format!("compute API: {e}"))
-    }))
+    });
+    Ok((service, bound))
 }
 
 /// Runs every service until the shutdown signal fires (or one service
 /// stops on its own, which stops the others), then gives them
-/// [`DRAIN_LIMIT`] to finish.
+/// `drain_limit` to finish.
 ///
 /// # Errors
 /// The first service error.
-async fn run_services(
+pub async fn run_services(
     services: Vec<Service>,
     trigger: Trigger,
     shutdown: Shutdown,
+    drain_limit: Duration,
 ) -> Result<(), String> {
     let mut set = JoinSet::new();
     for service in services {
@@ -124,9 +202,9 @@ async fn run_services(
             record(joined);
         }
     };
-    if tokio::time::timeout(DRAIN_LIMIT, drain).await.is_err() {
+    if tokio::time::timeout(drain_limit, drain).await.is_err() {
         tracing::warn!(
-            limit_s = DRAIN_LIMIT.as_secs(),
+            limit_s = drain_limit.as_secs(),
             "in-flight work did not finish in time"
         );
     } else {

@@ -28,8 +28,16 @@ pub fn temp_dir(name: &str) -> PathBuf {
 pub fn example_config(dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(examples().join("consoled.toml")).unwrap();
     let inventory = examples().join("servers.toml").canonicalize().unwrap();
-    let text = text
-        .replace("listen = \"127.0.0.1:8774\"", "listen = \"127.0.0.1:0\"")
+    // Every listener (the API's and the proxies') on a port the OS picks,
+    // so that tests run side by side and beside a running demo.
+    let text = ["8774", "6080", "6081", "6082", "6083", "6090"]
+        .iter()
+        .fold(text, |t, port| {
+            t.replace(
+                &format!("listen = \"127.0.0.1:{port}\""),
+                "listen = \"127.0.0.1:0\"",
+            )
+        })
         .replace(
             "inventory = \"servers.toml\"",
             &format!("inventory = {:?}", inventory.display().to_string()),
