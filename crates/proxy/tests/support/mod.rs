@@ -5,14 +5,13 @@
 
 mod clients;
 mod temp;
-mod ws_io;
 
 #[allow(unused_imports)]
 pub use clients::*;
 #[allow(unused_imports)]
-pub use temp::TempDir;
+pub use consoled_testkit::WsIo;
 #[allow(unused_imports)]
-pub use ws_io::WsIo;
+pub use temp::TempDir;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -4,7 +4,9 @@
 mod authd;
 mod rfb;
 mod spice;
+mod ws_io;
 
 pub use authd::{authd_client_connect, AuthdSession};
 pub use rfb::{rfb_client_handshake, rfb_request_frame, ServerInit};
 pub use spice::{spice_link_message, spice_read_link_reply};
+pub use ws_io::WsIo;
