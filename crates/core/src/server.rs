@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::error::ConsoleError;
+use crate::record::ConnectInfo;
+
 /// Where a server's console of one protocol listens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,6 +49,34 @@ impl Server {
     pub fn endpoint(&self, protocol: &str) -> Option<&Endpoint> {
         self.consoles.get(protocol)
     }
+
+    /// The connect info of this server's `protocol` console as most drivers
+    /// mint it: the endpoint's host, port, TLS port and internal access path.
+    /// `label` names the console in messages (`"VNC"`).
+    ///
+    /// # Errors
+    /// 400 when the server has no such endpoint, or one without a host or
+    /// port.
+    pub fn connect_info(&self, protocol: &str, label: &str) -> Result<ConnectInfo, ConsoleError> {
+        let endpoint = self.endpoint(protocol).ok_or_else(|| {
+            ConsoleError::BadRequest(format!(
+                "Instance {} has no {label} console configured.",
+                self.id
+            ))
+        })?;
+        if endpoint.host.trim().is_empty() || endpoint.port == 0 {
+            return Err(ConsoleError::BadRequest(format!(
+                "Instance {} has a {label} console without a host or port.",
+                self.id
+            )));
+        }
+        Ok(ConnectInfo {
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            tls_port: endpoint.tls_port,
+            internal_access_path: endpoint.internal_access_path.clone(),
+        })
+    }
 }
 
 /// A backend that could not answer (down, timed out, misconfigured).
@@ -68,4 +99,56 @@ pub trait ServerBackend: Send + Sync + 'static {
     /// # Errors
     /// [`BackendError`] when the backend cannot answer now.
     async fn list_servers(&self) -> Result<Vec<Server>, BackendError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(consoles: &[(&str, &str, u16)]) -> Server {
+        Server {
+            id: "s1".into(),
+            name: "web".into(),
+            project_id: "p".into(),
+            status: "ACTIVE".into(),
+            task_state: None,
+            host: Some("c1".into()),
+            consoles: consoles
+                .iter()
+                .map(|(protocol, host, port)| {
+                    let endpoint = Endpoint {
+                        host: (*host).into(),
+                        port: *port,
+                        tls_port: Some(5931),
+                        internal_access_path: Some("/p".into()),
+                    };
+                    ((*protocol).to_owned(), endpoint)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn connect_info_copies_the_endpoint() {
+        let info = server(&[("vnc", "10.0.0.5", 5901)])
+            .connect_info("vnc", "VNC")
+            .unwrap();
+        assert_eq!((info.host.as_str(), info.port), ("10.0.0.5", 5901));
+        assert_eq!(info.tls_port, Some(5931));
+        assert_eq!(info.internal_access_path.as_deref(), Some("/p"));
+    }
+
+    #[test]
+    fn missing_or_unusable_endpoint_is_400() {
+        let err = server(&[("vnc", "h", 1)])
+            .connect_info("serial", "serial")
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ConsoleError::BadRequest("Instance s1 has no serial console configured.".into())
+        );
+        for bad in [server(&[("vnc", " ", 5901)]), server(&[("vnc", "h", 0)])] {
+            assert_eq!(bad.connect_info("vnc", "VNC").unwrap_err().status(), 400);
+        }
+    }
 }

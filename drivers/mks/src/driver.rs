@@ -32,30 +32,14 @@ impl ConsoleDriver for WebMksDriver {
     }
 
     async fn connect_info(&self, server: &Server) -> Result<ConnectInfo, ConsoleError> {
-        let endpoint = server.endpoint(DESCRIPTOR.protocol).ok_or_else(|| {
-            ConsoleError::BadRequest(format!(
-                "Instance {} has no MKS console configured.",
-                server.id
-            ))
-        })?;
-        if endpoint.host.trim().is_empty() || endpoint.port == 0 {
-            return Err(ConsoleError::BadRequest(format!(
-                "Instance {} has an MKS console without a host or port.",
-                server.id
-            )));
-        }
-        access::parse(endpoint.internal_access_path.as_deref()).map_err(|why| {
+        let info = server.connect_info(DESCRIPTOR.protocol, "MKS")?;
+        access::parse(info.internal_access_path.as_deref()).map_err(|why| {
             ConsoleError::BadRequest(format!(
                 "Instance {} has an unusable MKS console: {why}.",
                 server.id
             ))
         })?;
-        Ok(ConnectInfo {
-            host: endpoint.host.clone(),
-            port: endpoint.port,
-            tls_port: endpoint.tls_port,
-            internal_access_path: endpoint.internal_access_path.clone(),
-        })
+        Ok(info)
     }
 
     fn access_url(&self, base: &Url, token: &Token) -> Result<Url, ConsoleError> {

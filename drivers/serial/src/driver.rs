@@ -6,7 +6,7 @@ use consoled_core::{
     DriverDescriptor, Server, Token, TokenRecord, Url,
 };
 
-use crate::{endpoint, DESCRIPTOR};
+use crate::DESCRIPTOR;
 
 /// Serial consoles over WebSocket: token in `token`, plain TCP backend.
 #[derive(Debug, Clone, Copy, Default)]
@@ -19,7 +19,7 @@ impl ConsoleDriver for SerialDriver {
     }
 
     async fn connect_info(&self, server: &Server) -> Result<ConnectInfo, ConsoleError> {
-        endpoint::connect_info(server)
+        server.connect_info(DESCRIPTOR.protocol, "serial")
     }
 
     fn access_url(&self, base: &Url, token: &Token) -> Result<Url, ConsoleError> {
@@ -29,44 +29,5 @@ impl ConsoleDriver for SerialDriver {
     async fn connect(&self, record: &TokenRecord) -> Result<BackendStream, ConsoleError> {
         let stream = open_tcp_backend(&record.connect).await?;
         Ok(Box::new(stream))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use consoled_core::catalog::NOVA_CONSOLE_TYPES;
-
-    #[test]
-    fn descriptor_matches_the_wire_contract() {
-        let entry = NOVA_CONSOLE_TYPES
-            .iter()
-            .find(|e| {
-                e.protocol == DESCRIPTOR.protocol && e.console_type == DESCRIPTOR.console_type
-            })
-            .expect("pair is in the catalog");
-        assert_eq!(entry.min_version, DESCRIPTOR.min_version);
-        assert!(Url::parse(DESCRIPTOR.default_base_url).is_ok());
-    }
-
-    #[test]
-    fn token_goes_into_the_token_parameter() {
-        let url = SerialDriver
-            .access_url(
-                &Url::parse(DESCRIPTOR.default_base_url).unwrap(),
-                &Token::new("t-1"),
-            )
-            .unwrap();
-        assert_eq!(
-            url.as_str(),
-            format!("{}?token=t-1", DESCRIPTOR.default_base_url)
-        );
-        let kept = SerialDriver
-            .access_url(
-                &Url::parse("https://[::1]:9443/c?lang=en&token=old#f").unwrap(),
-                &Token::new("t-2"),
-            )
-            .unwrap();
-        assert_eq!(kept.as_str(), "https://[::1]:9443/c?lang=en&token=t-2#f");
     }
 }

@@ -1,6 +1,6 @@
 //! From a server's SPICE endpoint to connect info.
 
-use consoled_core::{ConnectInfo, ConsoleError, Endpoint, Server};
+use consoled_core::{ConnectInfo, ConsoleError, Server};
 
 const PROTOCOL: &str = "spice";
 
@@ -10,13 +10,7 @@ const PROTOCOL: &str = "spice";
 /// # Errors
 /// 400 when the server has no SPICE endpoint, or one without host or port.
 pub(crate) fn connect_info(server: &Server) -> Result<ConnectInfo, ConsoleError> {
-    let endpoint = usable_endpoint(server)?;
-    Ok(ConnectInfo {
-        host: endpoint.host.clone(),
-        port: endpoint.port,
-        tls_port: endpoint.tls_port,
-        internal_access_path: endpoint.internal_access_path.clone(),
-    })
+    server.connect_info(PROTOCOL, "SPICE")
 }
 
 /// As [`connect_info`], and the endpoint must have a TLS port: the only
@@ -35,25 +29,10 @@ pub(crate) fn tls_connect_info(server: &Server) -> Result<ConnectInfo, ConsoleEr
     }
 }
 
-fn usable_endpoint(server: &Server) -> Result<&Endpoint, ConsoleError> {
-    let endpoint = server.endpoint(PROTOCOL).ok_or_else(|| {
-        ConsoleError::BadRequest(format!(
-            "Instance {} has no SPICE console configured.",
-            server.id
-        ))
-    })?;
-    if endpoint.host.trim().is_empty() || endpoint.port == 0 {
-        return Err(ConsoleError::BadRequest(format!(
-            "Instance {} has a SPICE console without a host or port.",
-            server.id
-        )));
-    }
-    Ok(endpoint)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use consoled_core::Endpoint;
     use consoled_testkit::ServerBuilder;
 
     fn spice(tls_port: Option<u16>) -> Server {

@@ -6,7 +6,7 @@ use consoled_core::{
     Token, TokenRecord, Url,
 };
 
-use crate::{endpoint, url_path, DESCRIPTOR};
+use crate::{url_path, DESCRIPTOR};
 
 /// VNC through noVNC: token in noVNC's `path`, plain TCP backend.
 #[derive(Debug, Clone, Copy, Default)]
@@ -19,7 +19,7 @@ impl ConsoleDriver for NoVncDriver {
     }
 
     async fn connect_info(&self, server: &Server) -> Result<ConnectInfo, ConsoleError> {
-        endpoint::vnc_connect_info(server)
+        server.connect_info(DESCRIPTOR.protocol, "VNC")
     }
 
     fn access_url(&self, base: &Url, token: &Token) -> Result<Url, ConsoleError> {

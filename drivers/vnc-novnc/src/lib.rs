@@ -1,7 +1,6 @@
 #![doc = include_str!("../README.md")]
 
 mod driver;
-mod endpoint;
 mod url_path;
 
 use consoled_core::{DriverDescriptor, Front, Microversion};
