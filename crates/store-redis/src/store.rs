@@ -1,0 +1,291 @@
+//! The store: connection, options and the [`TokenStore`] operations.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use consoled_core::{Clock, StoreError, SystemClock, TokenHash, TokenRecord, TokenStore};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::bounded::{bounded, unavailable};
+use crate::codec::{decode, encode};
+use crate::keys::Keys;
+
+/// Deletes every token of one server and its set in one atomic step;
+/// returns how many token records existed. KEYS[1] is the server's set,
+/// ARGV[1] what goes before a hash to name its record.
+const REVOKE_SCRIPT: &str = r"
+local hashes = redis.call('SMEMBERS', KEYS[1])
+local gone = 0
+for _, hash in ipairs(hashes) do
+  gone = gone + redis.call('DEL', ARGV[1] .. hash)
+end
+redis.call('DEL', KEYS[1])
+return gone
+";
+
+/// A [`TokenStore`] on Redis, shared by every API and proxy node that
+/// connects to the same Redis with the same key prefix.
+///
+/// Cheap to share behind an `Arc`; the connection reconnects by itself
+/// after Redis comes back.
+pub struct RedisTokenStore {
+    pub(crate) conn: ConnectionManager,
+    addr: String,
+    pub(crate) keys: Keys,
+    pub(crate) timeout: Duration,
+    pub(crate) purge_steps: usize,
+    purge_cursor: Mutex<u64>,
+    clock: Arc<dyn Clock>,
+}
+
+impl RedisTokenStore {
+    /// The key prefix unless [`RedisTokenStore::with_key_prefix`] says
+    /// otherwise.
+    pub const DEFAULT_KEY_PREFIX: &'static str = "consoled:";
+    /// How long connecting, and each operation, may take by default.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+    /// How many SCAN steps (of about 100 keys each) one
+    /// [`TokenStore::purge_expired`] takes at most by default.
+    pub const DEFAULT_PURGE_STEPS: usize = 10;
+
+    /// Connects to the Redis at `url` (`redis://[:password@]host:port/db`)
+    /// with the default timeout and key prefix.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the URL is invalid or Redis does not
+    /// answer within [`RedisTokenStore::DEFAULT_TIMEOUT`].
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with_timeout(url, Self::DEFAULT_TIMEOUT).await
+    }
+
+    /// Connects to the Redis at `url`, allowing `timeout` for connecting
+    /// and then for each operation (each Redis round trip).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the URL is invalid or Redis does not
+    /// answer within `timeout`.
+    pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let store = Self::connect_lazy(url, timeout)?;
+        let mut conn = store.conn.clone();
+        bounded(
+            "connect",
+            timeout,
+            redis::cmd("PING").query_async::<()>(&mut conn),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Unavailable(msg) => {
+                StoreError::Unavailable(format!("{msg} ({})", store.addr))
+            }
+            other => other,
+        })?;
+        Ok(store)
+    }
+
+    /// A store for the Redis at `url` that connects on its first
+    /// operation: for a node that must start while Redis is still down.
+    /// `timeout` bounds each operation, connecting included.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the URL is invalid.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    pub fn connect_lazy(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        // The URL may hold a password: errors name only the address.
+        let client = redis::Client::open(url).map_err(|e| unavailable("connect", &e))?;
+        let addr = client.get_connection_info().addr().to_string();
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            // Reconnect attempts must stay short, so that the store is
+            // back soon after Redis is; the next operation starts a new
+            // round when these fail.
+            .set_number_of_retries(2)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| unavailable("connect", &e))?;
+        Ok(RedisTokenStore {
+            conn,
+            addr,
+            keys: Keys::new(Self::DEFAULT_KEY_PREFIX),
+            timeout,
+            purge_steps: Self::DEFAULT_PURGE_STEPS,
+            purge_cursor: Mutex::new(0),
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// Puts every key under `prefix` instead of `consoled:`: stores with
+    /// different prefixes on one Redis do not see each other's tokens.
+    pub fn with_key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.keys = Keys::new(prefix);
+        *self.lock_cursor() = 0;
+        self
+    }
+
+    /// How long each operation may take from now on.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The clock that decides whether a record read back has expired
+    /// (Redis expires records by its own clock in any case).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// How many SCAN steps one purge takes at most (at least one).
+    pub fn with_purge_steps(mut self, steps: usize) -> Self {
+        self.purge_steps = steps.max(1);
+        self
+    }
+
+    /// The key prefix in use.
+    pub fn key_prefix(&self) -> &str {
+        self.keys.prefix()
+    }
+
+    /// The per-operation timeout in use.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Prunes the per-server sets every `every` until the store is
+    /// dropped; failures are logged and retried at the next tick. Needs a
+    /// Tokio runtime.
+    pub fn spawn_purger(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let weak: Weak<Self> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(store) = weak.upgrade() else { break };
+                match store.purge_expired().await {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::debug!(pruned, "pruned expired console tokens"),
+                    Err(e) => tracing::warn!(error = %e, "pruning expired console tokens failed"),
+                }
+            }
+        })
+    }
+
+    pub(crate) fn purge_cursor(&self) -> u64 {
+        *self.lock_cursor()
+    }
+
+    pub(crate) fn set_purge_cursor(&self, cursor: u64) {
+        *self.lock_cursor() = cursor;
+    }
+
+    // The cursor is a plain number: a panic elsewhere cannot leave it
+    // half-written, so a poisoned lock is still good.
+    fn lock_cursor(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.purge_cursor
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl fmt::Debug for RedisTokenStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisTokenStore")
+            .field("addr", &self.addr)
+            .field("key_prefix", &self.keys.prefix())
+            .field("timeout", &self.timeout)
+            .field("purge_steps", &self.purge_steps)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl TokenStore for RedisTokenStore {
+    async fn authorize(&self, record: TokenRecord) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        if record.is_expired(now) {
+            // Void already: storing it would only make Redis delete it.
+            tracing::debug!(
+                token = %record.token_hash.fingerprint(),
+                "not storing an already expired console token"
+            );
+            return Ok(());
+        }
+        let hex = record.token_hash.to_hex();
+        let json = encode(&record)?;
+        let server = self.keys.server(&record.instance_uuid);
+        let expires_at = record.expires_at;
+        let mut conn = self.conn.clone();
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("SET")
+            .arg(self.keys.token(&hex))
+            .arg(json)
+            .arg("EXAT")
+            .arg(expires_at)
+            .ignore()
+            .cmd("SADD")
+            .arg(&server)
+            .arg(&hex)
+            .ignore()
+            // A new set has no expiry, which GT counts as infinite: NX
+            // gives it one, GT then pushes it to the newest token's.
+            .cmd("EXPIREAT")
+            .arg(&server)
+            .arg(expires_at)
+            .arg("NX")
+            .ignore()
+            .cmd("EXPIREAT")
+            .arg(&server)
+            .arg(expires_at)
+            .arg("GT")
+            .ignore();
+        bounded("authorize", self.timeout, pipe.exec_async(&mut conn)).await
+    }
+
+    async fn validate(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+        let mut conn = self.conn.clone();
+        let raw: Option<Vec<u8>> = bounded(
+            "validate",
+            self.timeout,
+            redis::cmd("GET")
+                .arg(self.keys.token(&hash.to_hex()))
+                .query_async(&mut conn),
+        )
+        .await?;
+        let Some(raw) = raw else { return Ok(None) };
+        let record = decode(hash, &raw).inspect_err(|e| {
+            tracing::warn!(token = %hash.fingerprint(), error = %e, "unreadable console token record");
+        })?;
+        // Redis expires by its own clock; ours decides when they disagree.
+        if record.is_expired(self.clock.now()) {
+            return Ok(None);
+        }
+        Ok(Some(record))
+    }
+
+    async fn revoke_server(&self, instance_uuid: &str) -> Result<usize, StoreError> {
+        let mut conn = self.conn.clone();
+        bounded(
+            "revoke_server",
+            self.timeout,
+            redis::cmd("EVAL")
+                .arg(REVOKE_SCRIPT)
+                .arg(1)
+                .arg(self.keys.server(instance_uuid))
+                .arg(self.keys.token_prefix())
+                .query_async(&mut conn),
+        )
+        .await
+    }
+
+    async fn purge_expired(&self) -> Result<usize, StoreError> {
+        self.purge_pass().await
+    }
+}
