@@ -34,6 +34,10 @@ impl RedisTokenStore {
                     .arg(&pattern)
                     .arg("COUNT")
                     .arg(SCAN_COUNT)
+                    // Anything else under the pattern (not ours) must not
+                    // make SMEMBERS fail and the purge stick there.
+                    .arg("TYPE")
+                    .arg("set")
                     .query_async(&mut conn),
             )
             .await?;

@@ -127,12 +127,6 @@ impl RedisTokenStore {
         self
     }
 
-    /// How long each operation may take from now on.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
     /// The clock that decides whether a record read back has expired
     /// (Redis expires records by its own clock in any case).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -151,7 +145,7 @@ impl RedisTokenStore {
         self.keys.prefix()
     }
 
-    /// The per-operation timeout in use.
+    /// The timeout of connecting and of each operation.
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
