@@ -30,6 +30,25 @@ pub fn binary() -> PathBuf {
     bin
 }
 
+/// The build's target folder (where `consoled` and the tests were built),
+/// under which the tests leave their screenshots (`target/e2e/`).
+///
+/// # Panics
+/// When the test executable is not inside a target folder.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.ancestors()
+        .nth(3)
+        .expect("test executable lives in target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// Where a test saves the artifact `name` for people to look at:
+/// `target/e2e/<name>`.
+pub fn artifact(name: &str) -> PathBuf {
+    target_dir().join("e2e").join(name)
+}
+
 /// A running `consoled`, killed on drop.
 pub struct Consoled {
     child: Child,
@@ -85,5 +104,50 @@ impl Consoled {
     /// Its process id.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
+    }
+
+    /// Sends it SIGTERM, as a service manager stops it.
+    ///
+    /// # Panics
+    /// When it has already been reaped or `kill` fails.
+    pub fn terminate(&self) {
+        let pid = self.pid().expect("consoled still running");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM {pid} failed");
+    }
+
+    /// Waits for it to exit, at most `limit` (only so that a broken test
+    /// fails instead of hanging).
+    ///
+    /// # Panics
+    /// When it does not exit in time.
+    pub async fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        match tokio::time::timeout(limit, self.child.wait()).await {
+            Ok(status) => status.expect("consoled's exit status"),
+            Err(_) => panic!("consoled did not exit within {limit:?}:\n{}", self.log()),
+        }
+    }
+
+    /// Polls its log until a line contains every one of `parts`; returns
+    /// that line.
+    ///
+    /// # Panics
+    /// When no such line appears within `limit`.
+    pub async fn wait_for_log_line(&self, parts: &[&str], limit: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let log = self.log();
+            if let Some(line) = log.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
+                return line.to_owned();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no log line with {parts:?} within {limit:?}:\n{log}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }

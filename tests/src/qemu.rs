@@ -36,41 +36,24 @@ impl Qemu {
     /// # Panics
     /// When QEMU cannot start or its ports do not open.
     pub async fn start() -> Qemu {
-        let vnc_port = free_port_from(5900 + 100);
-        let serial_port = free_port();
-        let child = Command::new(QEMU)
-            .args([
-                "-nodefaults",
-                "-no-user-config",
-                "-machine",
-                "pc,accel=tcg",
-                "-m",
-                "64",
-                "-vga",
-                "std",
-                "-display",
-                "none",
-                "-vnc",
-                &format!("127.0.0.1:{}", vnc_port - 5900),
-                "-serial",
-                &format!("tcp:127.0.0.1:{serial_port},server=on,wait=off"),
-                "-monitor",
-                "none",
-                "-name",
-                "consoled-e2e",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("qemu-system-x86_64 did not start");
-        let vnc: SocketAddr = ([127, 0, 0, 1], vnc_port).into();
-        let serial: SocketAddr = ([127, 0, 0, 1], serial_port).into();
-        let qemu = Qemu { child, vnc, serial };
-        wait_for_listener(vnc, Duration::from_secs(30)).await;
-        wait_for_listener(serial, Duration::from_secs(30)).await;
-        qemu
+        // A port found free can be taken by another process before QEMU
+        // binds it; QEMU then exits, and another pair of ports is tried.
+        for _ in 0..3 {
+            let vnc: SocketAddr = ([127, 0, 0, 1], free_port_from(5900 + 100)).into();
+            let serial: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+            let mut child = spawn(vnc, serial);
+            let listening = async {
+                wait_for_listener(vnc, Duration::from_secs(30)).await;
+                wait_for_listener(serial, Duration::from_secs(30)).await;
+            };
+            tokio::select! {
+                () = listening => return Qemu { child, vnc, serial },
+                status = child.wait() => {
+                    eprintln!("qemu-system-x86_64 exited before listening ({status:?}); retrying");
+                }
+            }
+        }
+        panic!("qemu-system-x86_64 did not start (its errors are above)");
     }
 
     /// Where QEMU's VNC server listens.
@@ -87,4 +70,34 @@ impl Qemu {
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
     }
+}
+
+fn spawn(vnc: SocketAddr, serial: SocketAddr) -> Child {
+    Command::new(QEMU)
+        .args([
+            "-nodefaults",
+            "-no-user-config",
+            "-machine",
+            "pc,accel=tcg",
+            "-m",
+            "64",
+            "-vga",
+            "std",
+            "-display",
+            "none",
+            "-vnc",
+            &format!("127.0.0.1:{}", vnc.port() - 5900),
+            "-serial",
+            &format!("tcp:{serial},server=on,wait=off"),
+            "-monitor",
+            "none",
+            "-name",
+            "consoled-e2e",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("qemu-system-x86_64 did not start")
 }

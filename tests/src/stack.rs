@@ -1,0 +1,173 @@
+//! `consoled serve` in front of a real QEMU: the configuration an operator
+//! would write, a server whose VNC and serial consoles are QEMU's, and
+//! console URLs minted through the compute API.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::consoled::Consoled;
+use crate::net::free_port;
+use crate::qemu::Qemu;
+
+/// The QEMU guest's server id in the inventory.
+pub const SERVER_ID: &str = "3f4c2a10-7b6d-4e0f-9a1c-5d2e8b7f6a01";
+
+/// The QEMU guest's server name.
+pub const SERVER_NAME: &str = "qemu-1";
+
+/// Bounds every wait of the end-to-end tests, only so that a broken test
+/// fails instead of hanging.
+pub const LIMIT: Duration = Duration::from_secs(60);
+
+/// How the stack is configured beyond its defaults.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// The noVNC page (with its query, if any) the novnc base URL names,
+    /// e.g. `vnc_lite.html`.
+    pub novnc_page: String,
+    /// Extra lines for the `[proxy]` table.
+    pub proxy: String,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            novnc_page: "vnc_lite.html".to_owned(),
+            proxy: String::new(),
+        }
+    }
+}
+
+/// A QEMU guest and a `consoled serve` whose inventory points at it, with
+/// a novnc and a serial proxy listener; both processes die on drop.
+pub struct Stack {
+    /// The consoled process.
+    pub consoled: Consoled,
+    /// The guest (kept alive as long as the stack).
+    pub qemu: Qemu,
+    /// The compute API.
+    pub api: SocketAddr,
+    /// The novnc proxy listener (it also serves noVNC's pages).
+    pub novnc: SocketAddr,
+    /// The serial proxy listener.
+    pub serial: SocketAddr,
+}
+
+impl Stack {
+    /// Starts QEMU, then `consoled serve` on free loopback ports, and waits
+    /// until the API and both proxies accept connections.
+    ///
+    /// # Panics
+    /// When either process cannot start.
+    pub async fn start(options: StackOptions) -> Stack {
+        let qemu = Qemu::start().await;
+        let api: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let novnc: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let serial: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let config = format!(
+            r#"[api]
+listen = "{api}"
+auth = "noauth"
+
+[consoles.novnc]
+base_url = "http://{novnc}/{page}"
+
+[consoles.serial]
+base_url = "ws://{serial}/"
+
+[backend]
+inventory = "servers.toml"
+
+[proxy]
+{proxy}
+
+[[proxy.listeners]]
+listen = "{novnc}"
+types = ["novnc"]
+
+[[proxy.listeners]]
+listen = "{serial}"
+types = ["serial"]
+"#,
+            page = options.novnc_page,
+            proxy = options.proxy,
+        );
+        let servers = format!(
+            r#"[[servers]]
+id = "{SERVER_ID}"
+name = "{SERVER_NAME}"
+project_id = "demo"
+status = "ACTIVE"
+host = "compute-1"
+
+[servers.consoles.vnc]
+host = "127.0.0.1"
+port = {vnc}
+
+[servers.consoles.serial]
+host = "127.0.0.1"
+port = {serial_port}
+"#,
+            vnc = qemu.vnc().port(),
+            serial_port = qemu.serial().port(),
+        );
+        let consoled = Consoled::start(
+            &["serve"],
+            &[("consoled.toml", config), ("servers.toml", servers)],
+            &[api, novnc, serial],
+        )
+        .await;
+        Stack {
+            consoled,
+            qemu,
+            api,
+            novnc,
+            serial,
+        }
+    }
+
+    /// Mints a console URL of the QEMU guest through the compute API, as a
+    /// dashboard does (microversion 2.6, `remote-consoles`).
+    ///
+    /// # Panics
+    /// When the API does not answer 200 with a URL.
+    pub async fn mint(&self, protocol: &str, console_type: &str) -> String {
+        mint_console(
+            &format!("http://{}", self.api),
+            SERVER_ID,
+            protocol,
+            console_type,
+        )
+        .await
+    }
+}
+
+/// `POST <api>/v2.1/servers/<server>/remote-consoles` as the demo project;
+/// returns the console's URL.
+///
+/// # Panics
+/// When the API does not answer 200 with a URL.
+pub async fn mint_console(api: &str, server: &str, protocol: &str, console_type: &str) -> String {
+    let client = reqwest::Client::builder()
+        .timeout(LIMIT)
+        .build()
+        .expect("HTTP client");
+    let response = client
+        .post(format!("{api}/v2.1/servers/{server}/remote-consoles"))
+        .header("X-Auth-Token", "demo:demo")
+        .header("OpenStack-API-Version", "compute 2.6")
+        .json(&json!({"remote_console": {"protocol": protocol, "type": console_type}}))
+        .send()
+        .await
+        .expect("the compute API answers");
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.expect("a JSON body");
+    assert_eq!(status, 200, "minting a {console_type} console: {body}");
+    assert_eq!(body["remote_console"]["type"], console_type, "{body}");
+    body["remote_console"]["url"]
+        .as_str()
+        .expect("remote_console.url")
+        .to_owned()
+}
