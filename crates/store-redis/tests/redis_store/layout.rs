@@ -21,7 +21,7 @@ async fn redis_holds_no_token_text() {
         store.authorize(record(token, &server, 600)).await.unwrap();
     }
 
-    let mut raw = redis.raw().await;
+    let mut raw = crate::support::raw(&redis).await;
     let keys: Vec<Vec<u8>> = redis::cmd("KEYS")
         .arg("*")
         .query_async(&mut raw)
@@ -63,7 +63,7 @@ async fn redis_holds_no_token_text() {
 async fn records_carry_their_absolute_expiry() {
     let redis = RedisServer::start().await;
     let store = store(&redis).await;
-    let mut raw = redis.raw().await;
+    let mut raw = crate::support::raw(&redis).await;
     let server = "server-expiry";
     let ttls = [100, 1000, 500];
     let mut newest = 0;
@@ -110,7 +110,7 @@ async fn records_carry_their_absolute_expiry() {
 async fn a_corrupt_record_is_an_error_without_secrets() {
     let redis = RedisServer::start().await;
     let store = store(&redis).await;
-    let mut raw = redis.raw().await;
+    let mut raw = crate::support::raw(&redis).await;
     let hash = Token::new("corrupted").hash();
     let key = format!("consoled:token:{}", hash.to_hex());
 

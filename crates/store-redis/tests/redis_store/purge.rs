@@ -13,7 +13,7 @@ use crate::{record, store, PATIENCE};
 async fn purge_prunes_sets_of_gone_records() {
     let redis = RedisServer::start().await;
     let store = store(&redis).await;
-    let mut raw = redis.raw().await;
+    let mut raw = crate::support::raw(&redis).await;
     let records: Vec<TokenRecord> = (0..10)
         .map(|n| {
             record(
@@ -56,7 +56,7 @@ async fn purge_prunes_sets_of_gone_records() {
 async fn purge_is_bounded_per_call_and_resumes() {
     let redis = RedisServer::start().await;
     let store = store(&redis).await.with_purge_steps(1);
-    let mut raw = redis.raw().await;
+    let mut raw = crate::support::raw(&redis).await;
     let servers = 1000;
     let mut pipe = redis::pipe();
     for n in 0..servers {
@@ -101,7 +101,7 @@ async fn purge_is_bounded_per_call_and_resumes() {
 async fn the_purger_runs_in_the_background() {
     let redis = RedisServer::start().await;
     let store = Arc::new(store(&redis).await);
-    let mut raw = redis.raw().await;
+    let mut raw = crate::support::raw(&redis).await;
     let r = record(&Token::new("background"), "server-bg", 600);
     store.authorize(r.clone()).await.unwrap();
     let _: () = raw

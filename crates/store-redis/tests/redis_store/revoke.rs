@@ -20,7 +20,7 @@ async fn revokes_many_tokens_of_one_server_only() {
         store.authorize(r.clone()).await.unwrap();
     }
     // One record already gone (as if expired): it must not be counted.
-    let mut raw = redis.raw().await;
+    let mut raw = crate::support::raw(&redis).await;
     let _: () = raw
         .del(format!("consoled:token:{}", doomed[7].token_hash.to_hex()))
         .await
