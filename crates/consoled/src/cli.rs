@@ -15,7 +15,10 @@ CONFIGURATION (TOML; every key is optional unless marked; unknown keys are refus
 
   [tokens]
   ttl_seconds = 600           how long a console token stays valid
-  store = \"memory\"            where token records live (memory: this process)
+  store = \"memory\"            where token records live: memory (this process only) or
+                              redis (shared by every API and proxy node)
+  redis_url = \"redis://127.0.0.1:6379/\"   with store = redis (Redis 7 or later)
+  redis_key_prefix = \"consoled:\"  prefix of every key, so deployments can share a Redis
 
   [consoles.<type>]           <type>: novnc, xvpvnc, spice-html5, spice-direct, serial,
                               rdp-html5, webmks (a type whose driver is not linked is refused)

@@ -68,6 +68,10 @@ pub struct TokensConfig {
     pub ttl_seconds: u64,
     /// Where token records live.
     pub store: StoreKind,
+    /// The Redis server, with `store = "redis"`.
+    pub redis_url: String,
+    /// Prefix of every Redis key, so that deployments can share a Redis.
+    pub redis_key_prefix: String,
 }
 
 impl Default for TokensConfig {
@@ -75,6 +79,8 @@ impl Default for TokensConfig {
         TokensConfig {
             ttl_seconds: DispatchSettings::DEFAULT_TOKEN_TTL.as_secs(),
             store: StoreKind::Memory,
+            redis_url: "redis://127.0.0.1:6379/".to_owned(),
+            redis_key_prefix: "consoled:".to_owned(),
         }
     }
 }
@@ -86,6 +92,9 @@ pub enum StoreKind {
     #[default]
     #[serde(rename = "memory")]
     Memory,
+    /// A Redis server that every API and proxy node shares.
+    #[serde(rename = "redis")]
+    Redis,
 }
 
 /// `[consoles.<type>]`.

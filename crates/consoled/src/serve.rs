@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 
 use consoled_core::{Dispatcher, MemoryTokenStore, TokenStore};
 use consoled_proxy::{ListenerConfig, ProxyServer, ProxySettings};
+use consoled_store_redis::RedisTokenStore;
 use tokio::task::JoinSet;
 
 use crate::config::{self, AuthMode, StoreKind};
@@ -48,27 +49,21 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
     let registry = crate::linked::registry().map_err(|e| e.to_string())?;
     let loaded = config::load(config_path, &registry)?;
     let inventory = FileInventory::load(&loaded.inventory, &registry)?;
+    let store_kind = loaded.config.tokens.store;
+    if roles.proxy && !roles.api && store_kind == StoreKind::Memory {
+        return Err(format!(
+            "{}: tokens.store: \"memory\" keeps tokens inside one process, so a proxy \
+             running alone would refuse every token; use `consoled serve`, or store = \"redis\"",
+            config_path.display()
+        ));
+    }
     tracing::info!(
         config = %config_path.display(),
         servers = inventory.count(),
         drivers = registry.len(),
         "configuration loaded"
     );
-    let store_kind = loaded.config.tokens.store;
-    if roles.proxy && !roles.api && store_kind == StoreKind::Memory {
-        return Err(format!(
-            "{}: tokens.store: \"memory\" keeps tokens inside one process, so a proxy \
-             running alone would refuse every token; use `consoled serve`, or a shared store",
-            config_path.display()
-        ));
-    }
-    let store: Arc<dyn TokenStore> = match store_kind {
-        StoreKind::Memory => {
-            let store = Arc::new(MemoryTokenStore::new());
-            store.spawn_purger(PURGE_EVERY);
-            store
-        }
-    };
+    let store = token_store(&loaded.config.tokens).await?;
     let dispatcher = Dispatcher::new(
         Arc::new(registry),
         Arc::new(inventory),
@@ -109,6 +104,37 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
     }
     let drain_limit = DRAIN_LIMIT.max(loaded.proxy_settings.shutdown_grace + DRAIN_MARGIN);
     run_services(services, trigger, shutdown, drain_limit).await
+}
+
+/// The token store `[tokens]` names, with its background purge running.
+///
+/// # Errors
+/// An unusable Redis URL. A Redis that is down at start-up is only
+/// logged: requests get 503 until it answers, so nodes may start in any
+/// order.
+async fn token_store(tokens: &config::TokensConfig) -> Result<Arc<dyn TokenStore>, String> {
+    match tokens.store {
+        StoreKind::Memory => {
+            let store = Arc::new(MemoryTokenStore::new());
+            store.spawn_purger(PURGE_EVERY);
+            Ok(store)
+        }
+        StoreKind::Redis => {
+            let url = &tokens.redis_url;
+            let timeout = RedisTokenStore::DEFAULT_TIMEOUT;
+            let store = match RedisTokenStore::connect_with_timeout(url, timeout).await {
+                Ok(store) => store,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Redis does not answer yet; console requests get 503 until it does");
+                    RedisTokenStore::connect_lazy(url, timeout)
+                        .map_err(|e| format!("tokens.redis_url: {e}"))?
+                }
+            };
+            let store = Arc::new(store.with_key_prefix(tokens.redis_key_prefix.clone()));
+            store.spawn_purger(PURGE_EVERY);
+            Ok(store)
+        }
+    }
 }
 
 /// The console proxies, bound; also returns their addresses in listener

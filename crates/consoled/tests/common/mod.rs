@@ -67,8 +67,14 @@ pub struct Served {
 impl Served {
     /// Starts `consoled serve --config <config>` and waits for its address.
     pub fn start(config: &Path) -> Served {
+        Served::start_as("serve", config)
+    }
+
+    /// Starts `consoled <command> --config <config>` and waits until it
+    /// listens. `url` is the API's address, or empty for `proxy`.
+    pub fn start_as(command: &str, config: &Path) -> Served {
         let mut child = Command::new(BIN)
-            .args(["serve", "--config"])
+            .args([command, "--config"])
             .arg(config)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -79,10 +85,13 @@ impl Served {
         let (tx, rx) = std::sync::mpsc::channel();
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
+        let command_is_proxy = command == "proxy";
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(at) = line.find("listening on http://") {
                     let _ = tx.send(line[at + "listening on ".len()..].trim().to_owned());
+                } else if command_is_proxy && line.contains("console proxy listening") {
+                    let _ = tx.send(String::new());
                 }
                 let mut log = sink.lock().unwrap();
                 log.push_str(&line);
