@@ -65,9 +65,20 @@ impl PixelFormat {
             out.extend_from_slice(default_pixels);
             return;
         }
+        // Padding bits are set: clients must ignore them (RFC 6143 7.4),
+        // but noVNC 1.3's Raw decoder (Debian's, the demo's) takes the
+        // padding byte for alpha in every chunk after the first, and zeros
+        // there leave most of its canvas transparent.
+        let used = self
+            .max
+            .iter()
+            .zip(self.shift)
+            .fold(0u32, |mask, (max, shift)| {
+                mask | u32::from(*max).wrapping_shl(u32::from(shift))
+            });
         for px in default_pixels.chunks_exact(4) {
             let channels = [px[2], px[1], px[0]];
-            let mut value = 0u32;
+            let mut value = !used;
             for ((channel, max), shift) in channels.iter().zip(self.max).zip(self.shift) {
                 let scaled = u32::from(*channel) * u32::from(max) / 255;
                 value |= scaled.wrapping_shl(u32::from(shift));
@@ -102,12 +113,34 @@ mod tests {
         };
         let mut out = Vec::new();
         format.encode(&[0x33, 0x22, 0x11, 0], &mut out);
-        assert_eq!(out, [0x00, 0x33, 0x22, 0x11]);
+        assert_eq!(out, [0xff, 0x33, 0x22, 0x11], "padding bits set");
         assert!(format.is_supported());
         assert!(!PixelFormat {
             bits_per_pixel: 8,
             ..format
         }
         .is_supported());
+    }
+
+    #[test]
+    fn only_padding_bits_are_set() {
+        let format = PixelFormat {
+            shift: [0, 8, 16],
+            ..PixelFormat::DEFAULT
+        };
+        let mut out = Vec::new();
+        format.encode(&[0, 0, 0, 0, 0x33, 0x22, 0x11, 0], &mut out);
+        assert_eq!(out, [0, 0, 0, 0xff, 0x11, 0x22, 0x33, 0xff]);
+        let narrow = PixelFormat {
+            max: [31, 63, 31],
+            shift: [11, 5, 0],
+            ..PixelFormat::DEFAULT
+        };
+        out.clear();
+        narrow.encode(&[0, 0, 0, 0], &mut out);
+        assert_eq!(
+            u32::from_le_bytes([out[0], out[1], out[2], out[3]]),
+            0xffff_0000
+        );
     }
 }
