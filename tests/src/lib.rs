@@ -25,3 +25,4 @@ pub mod stack;
 pub mod tools;
 pub mod vnc;
 pub mod ws;
+pub mod ws_text;

@@ -5,7 +5,7 @@
 use consoled_e2e::chromium::Browser;
 use consoled_e2e::consoled::artifact;
 use consoled_e2e::novnc_page::{
-    wait_for_lit_pixels, APP_CONNECTED, CONNECT_LIMIT, LITE_CONNECTED, LITE_STATUS,
+    wait_for_frame, APP_CONNECTED, CONNECT_LIMIT, LITE_CONNECTED, LITE_STATUS,
 };
 use consoled_e2e::stack::{Stack, StackOptions};
 use consoled_e2e::tools::{require_chromium, require_novnc, require_qemu};
@@ -30,11 +30,11 @@ async fn vnc_lite_shows_qemus_screen() {
         status.as_str().is_some_and(|s| s.contains("consoled-e2e")),
         "the status names QEMU's desktop: {status}"
     );
-    let lit = wait_for_lit_pixels(&mut browser, "#screen").await;
+    let pixels = wait_for_frame(&mut browser, "#screen").await;
     browser.screenshot(&artifact("novnc-qemu.png")).await;
     assert!(
-        lit.is_some_and(|n| n > 0),
-        "the canvas stayed black ({lit:?} lit pixels)"
+        pixels.is_some_and(|p| p.complete_and_lit()),
+        "no whole, non-black frame on the canvas: {pixels:?}"
     );
 }
 
@@ -67,10 +67,10 @@ async fn full_app_autoconnects_to_qemu() {
         "noVNC's app did not connect (screenshot in target/e2e/novnc-app-qemu.png)\n{}",
         stack.consoled.log()
     );
-    let lit = wait_for_lit_pixels(&mut browser, "#noVNC_container").await;
+    let pixels = wait_for_frame(&mut browser, "#noVNC_container").await;
     browser.screenshot(&artifact("novnc-app-qemu.png")).await;
     assert!(
-        lit.is_some_and(|n| n > 0),
-        "the app's canvas stayed black ({lit:?} lit pixels)"
+        pixels.is_some_and(|p| p.complete_and_lit()),
+        "no whole, non-black frame on the app's canvas: {pixels:?}"
     );
 }
