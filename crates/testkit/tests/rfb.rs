@@ -126,7 +126,8 @@ async fn honours_a_32bpp_pixel_format_and_answers_incremental_requests() {
     let server = RfbServer::start_with(options).await.unwrap();
     let mut stream = TcpStream::connect(server.addr()).await.unwrap();
     rfb_client_handshake(&mut stream).await.unwrap();
-    // Big-endian, red in the low byte: 0x00BBGGRR on the wire.
+    // Big-endian, red in the low byte: 0xffBBGGRR on the wire (padding
+    // bits set).
     let mut set = vec![
         0, 0, 0, 0, 32, 24, 1, 1, 0, 255, 0, 255, 0, 255, 0, 8, 16, 0, 0, 0,
     ];
@@ -144,7 +145,7 @@ async fn honours_a_32bpp_pixel_format_and_answers_incremental_requests() {
     assert_eq!(&head[..4], &[0, 0, 0, 1]);
     let mut pixel = [0u8; 4];
     stream.read_exact(&mut pixel).await.unwrap();
-    assert_eq!(pixel, [0x00, 0x33, 0x22, 0x11]);
+    assert_eq!(pixel, [0xff, 0x33, 0x22, 0x11]);
 }
 
 #[tokio::test]
