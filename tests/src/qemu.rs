@@ -1,5 +1,5 @@
 //! A real QEMU guest with no disk: SeaBIOS draws on the VGA console, which
-//! QEMU serves over VNC; the first serial port is a TCP server.
+//! QEMU serves over VNC and SPICE; the first serial port is a TCP server.
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -16,6 +16,7 @@ pub const QEMU: &str = "qemu-system-x86_64";
 pub struct Qemu {
     child: Child,
     vnc: SocketAddr,
+    spice: SocketAddr,
     serial: SocketAddr,
 }
 
@@ -30,8 +31,8 @@ impl Qemu {
             .is_ok_and(|s| s.success())
     }
 
-    /// Starts a diskless guest under software emulation with VNC and a
-    /// serial port on loopback, and waits for both to listen.
+    /// Starts a diskless guest under software emulation with VNC, SPICE and
+    /// a serial port on loopback, and waits for all three to listen.
     ///
     /// # Panics
     /// When QEMU cannot start or its ports do not open.
@@ -40,14 +41,16 @@ impl Qemu {
         // binds it; QEMU then exits, and another pair of ports is tried.
         for _ in 0..3 {
             let vnc: SocketAddr = ([127, 0, 0, 1], free_port_from(5900 + 100)).into();
+            let spice: SocketAddr = ([127, 0, 0, 1], free_port()).into();
             let serial: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-            let mut child = spawn(vnc, serial);
+            let mut child = spawn(vnc, spice, serial);
             let listening = async {
-                wait_for_listener(vnc, Duration::from_secs(30)).await;
-                wait_for_listener(serial, Duration::from_secs(30)).await;
+                for addr in [vnc, spice, serial] {
+                    wait_for_listener(addr, Duration::from_secs(30)).await;
+                }
             };
             tokio::select! {
-                () = listening => return Qemu { child, vnc, serial },
+                () = listening => return Qemu { child, vnc, spice, serial },
                 status = child.wait() => {
                     eprintln!("qemu-system-x86_64 exited before listening ({status:?}); retrying");
                 }
@@ -61,6 +64,11 @@ impl Qemu {
         self.vnc
     }
 
+    /// Where QEMU's SPICE server listens (plain, no ticket).
+    pub fn spice(&self) -> SocketAddr {
+        self.spice
+    }
+
     /// Where QEMU's first serial port listens.
     pub fn serial(&self) -> SocketAddr {
         self.serial
@@ -72,7 +80,7 @@ impl Qemu {
     }
 }
 
-fn spawn(vnc: SocketAddr, serial: SocketAddr) -> Child {
+fn spawn(vnc: SocketAddr, spice: SocketAddr, serial: SocketAddr) -> Child {
     Command::new(QEMU)
         .args([
             "-nodefaults",
@@ -87,6 +95,12 @@ fn spawn(vnc: SocketAddr, serial: SocketAddr) -> Child {
             "none",
             "-vnc",
             &format!("127.0.0.1:{}", vnc.port() - 5900),
+            "-spice",
+            &format!(
+                "port={},addr={},disable-ticketing=on",
+                spice.port(),
+                spice.ip()
+            ),
             "-serial",
             &format!("tcp:{serial},server=on,wait=off"),
             "-monitor",

@@ -41,7 +41,8 @@ impl Default for StackOptions {
 }
 
 /// A QEMU guest and a `consoled serve` whose inventory points at it, with
-/// a novnc and a serial proxy listener; both processes die on drop.
+/// a novnc, a serial and a spice-html5 proxy listener; both processes die
+/// on drop.
 pub struct Stack {
     /// The consoled process.
     pub consoled: Consoled,
@@ -53,6 +54,8 @@ pub struct Stack {
     pub novnc: SocketAddr,
     /// The serial proxy listener.
     pub serial: SocketAddr,
+    /// The spice-html5 proxy listener (it also serves spice-html5's pages).
+    pub spice: SocketAddr,
 }
 
 impl Stack {
@@ -66,6 +69,7 @@ impl Stack {
         let api: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let novnc: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let serial: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let spice: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let config = format!(
             r#"[api]
 listen = "{api}"
@@ -76,6 +80,9 @@ base_url = "http://{novnc}/{page}"
 
 [consoles.serial]
 base_url = "ws://{serial}/"
+
+[consoles.spice-html5]
+base_url = "http://{spice}/spice_auto.html"
 
 [backend]
 inventory = "servers.toml"
@@ -90,6 +97,10 @@ types = ["novnc"]
 [[proxy.listeners]]
 listen = "{serial}"
 types = ["serial"]
+
+[[proxy.listeners]]
+listen = "{spice}"
+types = ["spice-html5"]
 "#,
             page = options.novnc_page,
             proxy = options.proxy,
@@ -109,14 +120,19 @@ port = {vnc}
 [servers.consoles.serial]
 host = "127.0.0.1"
 port = {serial_port}
+
+[servers.consoles.spice]
+host = "127.0.0.1"
+port = {spice_port}
 "#,
             vnc = qemu.vnc().port(),
+            spice_port = qemu.spice().port(),
             serial_port = qemu.serial().port(),
         );
         let consoled = Consoled::start(
             &["serve"],
             &[("consoled.toml", config), ("servers.toml", servers)],
-            &[api, novnc, serial],
+            &[api, novnc, serial, spice],
         )
         .await;
         Stack {
@@ -125,6 +141,7 @@ port = {serial_port}
             api,
             novnc,
             serial,
+            spice,
         }
     }
 
