@@ -37,13 +37,25 @@ impl Qemu {
     /// # Panics
     /// When QEMU cannot start or its ports do not open.
     pub async fn start() -> Qemu {
+        Qemu::start_with(false).await
+    }
+
+    /// As [`Qemu::start`]; with `bios_on_serial`, SeaBIOS also writes its
+    /// screen to the serial port and reboots a second after finding no
+    /// disk, so the serial line carries text again and again (a client
+    /// that connects late still sees some).
+    ///
+    /// # Panics
+    /// When QEMU cannot start or its ports do not open.
+    pub async fn start_with(bios_on_serial: bool) -> Qemu {
+        let sercon = bios_on_serial.then(SerconFile::new);
         // A port found free can be taken by another process before QEMU
         // binds it; QEMU then exits, and another pair of ports is tried.
         for _ in 0..3 {
             let vnc: SocketAddr = ([127, 0, 0, 1], free_port_from(5900 + 100)).into();
             let spice: SocketAddr = ([127, 0, 0, 1], free_port()).into();
             let serial: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-            let mut child = spawn(vnc, spice, serial);
+            let mut child = spawn(vnc, spice, serial, sercon.as_ref());
             let listening = async {
                 for addr in [vnc, spice, serial] {
                     wait_for_listener(addr, Duration::from_secs(30)).await;
@@ -80,8 +92,23 @@ impl Qemu {
     }
 }
 
-fn spawn(vnc: SocketAddr, spice: SocketAddr, serial: SocketAddr) -> Child {
-    Command::new(QEMU)
+fn spawn(
+    vnc: SocketAddr,
+    spice: SocketAddr,
+    serial: SocketAddr,
+    sercon: Option<&SerconFile>,
+) -> Child {
+    let mut command = Command::new(QEMU);
+    if let Some(sercon) = sercon {
+        command
+            .arg("-fw_cfg")
+            .arg(format!(
+                "name=etc/sercon-port,file={}",
+                sercon.0.path().join("port").display()
+            ))
+            .args(["-boot", "reboot-timeout=1000"]);
+    }
+    command
         .args([
             "-nodefaults",
             "-no-user-config",
@@ -114,4 +141,17 @@ fn spawn(vnc: SocketAddr, spice: SocketAddr, serial: SocketAddr) -> Child {
         .kill_on_drop(true)
         .spawn()
         .expect("qemu-system-x86_64 did not start")
+}
+
+/// SeaBIOS's `etc/sercon-port` firmware file: the I/O port of the first
+/// serial port (0x3f8), little endian, which makes SeaBIOS mirror its
+/// screen there.
+struct SerconFile(crate::chromium::TempDir);
+
+impl SerconFile {
+    fn new() -> SerconFile {
+        let dir = crate::chromium::TempDir::new("sercon");
+        std::fs::write(dir.path().join("port"), 0x3f8u16.to_le_bytes()).expect("sercon file");
+        SerconFile(dir)
+    }
 }

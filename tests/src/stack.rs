@@ -29,6 +29,9 @@ pub struct StackOptions {
     pub novnc_page: String,
     /// Extra lines for the `[proxy]` table.
     pub proxy: String,
+    /// Have SeaBIOS write to the serial console too (see
+    /// [`Qemu::start_with`]).
+    pub bios_on_serial: bool,
 }
 
 impl Default for StackOptions {
@@ -36,6 +39,7 @@ impl Default for StackOptions {
         StackOptions {
             novnc_page: "vnc_lite.html".to_owned(),
             proxy: String::new(),
+            bios_on_serial: false,
         }
     }
 }
@@ -65,7 +69,7 @@ impl Stack {
     /// # Panics
     /// When either process cannot start.
     pub async fn start(options: StackOptions) -> Stack {
-        let qemu = Qemu::start().await;
+        let qemu = Qemu::start_with(options.bios_on_serial).await;
         let api: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let novnc: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let serial: SocketAddr = ([127, 0, 0, 1], free_port()).into();

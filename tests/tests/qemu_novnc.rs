@@ -1,6 +1,6 @@
 //! A real hypervisor behind `consoled serve`: QEMU's VNC through the novnc
-//! proxy as noVNC speaks it, and QEMU's serial port through the serial
-//! proxy.
+//! proxy as noVNC speaks it, and QEMU's serial port (SeaBIOS writing to
+//! it) through the serial proxy.
 
 use consoled_e2e::console_urls::{novnc_websocket_url, token_of};
 use consoled_e2e::stack::{Stack, StackOptions, LIMIT, SERVER_ID};
@@ -58,7 +58,11 @@ async fn novnc_url_reaches_qemus_framebuffer() {
 #[tokio::test]
 async fn serial_url_reaches_qemus_serial_port() {
     require_qemu();
-    let stack = Stack::start(StackOptions::default()).await;
+    let stack = Stack::start(StackOptions {
+        bios_on_serial: true,
+        ..StackOptions::default()
+    })
+    .await;
     let url = stack.mint("serial", "serial").await;
     assert!(
         url.starts_with(&format!("ws://{}/?token=", stack.serial)),
@@ -76,16 +80,15 @@ async fn serial_url_reaches_qemus_serial_port() {
         .await
         .expect("bytes sent");
 
-    // QEMU's serial line prints nothing without a guest: a ping answered
-    // after the bytes shows the session is still open, without waiting
-    // for output that will never come.
-    socket
-        .send(Message::Ping(b"still there?".to_vec().into()))
-        .await
-        .expect("ping sent");
-    loop {
-        match timeout(LIMIT, socket.next()).await.expect("a pong in time") {
-            Some(Ok(Message::Pong(payload))) if payload.as_ref() == b"still there?" => break,
+    // SeaBIOS writes its screen to the serial line and reboots every
+    // second: its text arrives through the proxy.
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("No bootable device") {
+        match timeout(LIMIT, socket.next())
+            .await
+            .expect("SeaBIOS output in time")
+        {
+            Some(Ok(Message::Binary(bytes))) => seen.extend_from_slice(&bytes),
             Some(Ok(Message::Close(frame))) => {
                 panic!(
                     "the proxy closed the session: {frame:?}\n{}",
@@ -97,6 +100,11 @@ async fn serial_url_reaches_qemus_serial_port() {
             None => panic!("the proxy dropped the session\n{}", stack.consoled.log()),
         }
     }
+    assert!(
+        String::from_utf8_lossy(&seen).contains("SeaBIOS"),
+        "{}",
+        String::from_utf8_lossy(&seen)
+    );
     stack
         .consoled
         .wait_for_log_line(
