@@ -48,10 +48,13 @@ impl ListenerContext {
 
     /// The limits of a session on `record`.
     pub(crate) fn limits_for(&self, record: &TokenRecord) -> SessionLimits {
+        // An expiry too far off for an Instant (a huge TTL, maybe set on
+        // another node) is never reached; `+` would panic.
         let expires = self
             .settings
             .enforce_session_timeout
-            .then(|| Instant::now() + record.remaining(self.dispatcher.now()));
+            .then(|| Instant::now().checked_add(record.remaining(self.dispatcher.now())))
+            .flatten();
         SessionLimits {
             keepalive: self.settings.keepalive_interval,
             idle_timeout: self.settings.idle_timeout,

@@ -119,6 +119,20 @@ async fn enforce_session_timeout_closes_at_token_expiry() {
 }
 
 #[tokio::test]
+async fn a_token_that_expires_beyond_the_clock_s_range_still_relays() {
+    // A record from a shared store may carry an expiry no Instant can hold
+    // (a huge TTL on another node); the session must treat it as never.
+    let clock = FixedClock::at(1_700_000_000);
+    let builder = ProxyBuilder::new()
+        .clock(clock)
+        .token_ttl(Duration::from_secs(u64::MAX - 1_700_000_000))
+        .settings(|s| s.enforce_session_timeout = true);
+    let (proxy, _echo, target) = serial_proxy(builder).await;
+    let (mut ws, _) = ws_connect(proxy.addr(0), &target, &[]).await.unwrap();
+    echo_once(&mut ws, b"far future").await;
+}
+
+#[tokio::test]
 async fn keepalive_pings_the_client() {
     let builder =
         ProxyBuilder::new().settings(|s| s.keepalive_interval = Some(Duration::from_millis(100)));
