@@ -71,16 +71,33 @@ fn requested(headers: &HeaderMap) -> Result<Microversion, ConsoleError> {
     let Some(text) = text else {
         return Ok(Microversion::MIN);
     };
-    let version =
-        Microversion::parse_requested(&text, Microversion::MAX).map_err(|_| malformed(&text))?;
+    let version = match Microversion::parse_requested(&text, Microversion::MAX) {
+        Ok(version) => version,
+        // Well-formed but too large for our numbers (`2.65536`): far out
+        // of range, not malformed.
+        Err(_) if is_number_pair(&text) => return Err(out_of_range(text.trim())),
+        Err(_) => return Err(malformed(&text)),
+    };
     if !version.within(Microversion::MIN, Microversion::MAX) {
-        return Err(ConsoleError::NotAcceptable(format!(
-            "Version {version} is not supported by the API. Minimum is {} and maximum is {}.",
-            Microversion::MIN,
-            Microversion::MAX
-        )));
+        return Err(out_of_range(&version.to_string()));
     }
     Ok(version)
+}
+
+/// Whether `text` has the form `X.Y` with decimal digits only.
+fn is_number_pair(text: &str) -> bool {
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    text.trim()
+        .split_once('.')
+        .is_some_and(|(major, minor)| digits(major) && digits(minor))
+}
+
+fn out_of_range(version: &str) -> ConsoleError {
+    ConsoleError::NotAcceptable(format!(
+        "Version {version} is not supported by the API. Minimum is {} and maximum is {}.",
+        Microversion::MIN,
+        Microversion::MAX
+    ))
 }
 
 /// The version text of the `compute` entry of `OpenStack-API-Version`
@@ -165,7 +182,13 @@ mod tests {
             let h = headers(&[("openstack-api-version", bad)]);
             assert_eq!(requested(&h).unwrap_err().status(), 400, "{bad}");
         }
-        for far in ["compute 2.100", "compute 2.0", "compute 3.0"] {
+        for far in [
+            "compute 2.100",
+            "compute 2.0",
+            "compute 3.0",
+            "compute 2.65536",
+            "compute 99999.1",
+        ] {
             let e = requested(&headers(&[("openstack-api-version", far)])).unwrap_err();
             assert_eq!(e.status(), 406, "{far}");
             assert!(e.to_string().contains("Minimum is 2.1 and maximum is 2.99"));
