@@ -28,7 +28,9 @@ const BUSY_TASK_STATES: &[&str] = &[
 ];
 
 /// A console that was just created.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` leaves the URL's query out: that is where the token is.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Console {
     /// The protocol asked for.
     pub protocol: String,
@@ -36,6 +38,20 @@ pub struct Console {
     pub console_type: String,
     /// The access URL, carrying the token.
     pub url: Url,
+}
+
+impl std::fmt::Debug for Console {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = self.url.clone();
+        if shown.query().is_some() {
+            shown.set_query(Some("<redacted>"));
+        }
+        f.debug_struct("Console")
+            .field("protocol", &self.protocol)
+            .field("console_type", &self.console_type)
+            .field("url", &shown.as_str())
+            .finish()
+    }
 }
 
 /// Picks the driver for a request and runs both halves of the console flow.
@@ -288,4 +304,22 @@ fn check_state(server: &Server) -> Result<(), ConsoleError> {
 
 fn store_down(e: crate::store::StoreError) -> ConsoleError {
     ConsoleError::ServiceUnavailable(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_debug_hides_the_token() {
+        let url = "http://h:6080/vnc_lite.html?path=%3Ftoken%3Ds3cret-token";
+        let console = Console {
+            protocol: "vnc".into(),
+            console_type: "novnc".into(),
+            url: Url::parse(url).unwrap(),
+        };
+        let shown = format!("{console:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("http://h:6080/vnc_lite.html"), "{shown}");
+    }
 }
