@@ -6,12 +6,20 @@ use std::path::Path;
 /// deserialization error. The line and table come from the error's span;
 /// the message (toml's) names the offending key.
 pub fn one_line(path: &Path, source: &str, error: &toml::de::Error) -> String {
-    let message = error.message().trim().replace('\n', " ");
+    let mut message = error.message().trim().replace('\n', " ");
     let Some(span) = error.span() else {
         return format!("{}: {message}", path.display());
     };
     let start = span.start.min(source.len());
-    let before = &source[..start];
+    let before = source.get(..start).unwrap_or(source);
+    // A span after `=` on its line is a value, whose message does not say
+    // whose; an unknown key's message names the key itself.
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    if before[line_start..].contains('=') {
+        if let Some(key) = key_of(error) {
+            message = format!("{key}: {message}");
+        }
+    }
     let line = before.matches('\n').count() + 1;
     let table = before
         .lines()
@@ -21,6 +29,19 @@ pub fn one_line(path: &Path, source: &str, error: &toml::de::Error) -> String {
         .map(|header| format!(" in {}", header.split('#').next().unwrap_or(header).trim()))
         .unwrap_or_default();
     format!("{}:{line}:{table}: {message}", path.display())
+}
+
+/// The dotted key a value error is about (`api.listen`): toml's message
+/// for a bad value (`invalid socket address syntax`) does not name it.
+/// toml prints the key path only when it has no input to quote, and does
+/// not expose it otherwise.
+fn key_of(error: &toml::de::Error) -> Option<String> {
+    let mut bare = error.clone();
+    bare.set_input(None);
+    bare.to_string().lines().find_map(|line| {
+        let key = line.strip_prefix("in `")?.strip_suffix('`')?;
+        (!key.is_empty()).then(|| key.to_owned())
+    })
 }
 
 #[cfg(test)]
@@ -51,5 +72,16 @@ mod tests {
             "{line}"
         );
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let source = "[api]\nlisten = 5\n";
+        let e = toml::from_str::<File>(source).unwrap_err();
+        let line = one_line(Path::new("c.toml"), source, &e);
+        assert!(
+            line.starts_with("c.toml:2: in [api]: api.listen: "),
+            "{line}"
+        );
     }
 }
