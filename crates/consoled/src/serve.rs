@@ -63,7 +63,7 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
         drivers = registry.len(),
         "configuration loaded"
     );
-    let store = token_store(&loaded.config.tokens).await?;
+    let store = token_store(config_path, &loaded.config.tokens).await?;
     let dispatcher = Dispatcher::new(
         Arc::new(registry),
         Arc::new(inventory),
@@ -109,10 +109,13 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
 /// The token store `[tokens]` names, with its background purge running.
 ///
 /// # Errors
-/// An unusable Redis URL. A Redis that is down at start-up is only
-/// logged: requests get 503 until it answers, so nodes may start in any
-/// order.
-async fn token_store(tokens: &config::TokensConfig) -> Result<Arc<dyn TokenStore>, String> {
+/// An unusable Redis URL, naming the file and key. A Redis that is down at
+/// start-up is only logged: requests get 503 until it answers, so nodes
+/// may start in any order.
+async fn token_store(
+    config_path: &Path,
+    tokens: &config::TokensConfig,
+) -> Result<Arc<dyn TokenStore>, String> {
     match tokens.store {
         StoreKind::Memory => {
             let store = Arc::new(MemoryTokenStore::new());
@@ -122,12 +125,15 @@ async fn token_store(tokens: &config::TokensConfig) -> Result<Arc<dyn TokenStore
         StoreKind::Redis => {
             let url = &tokens.redis_url;
             let timeout = RedisTokenStore::DEFAULT_TIMEOUT;
+            // First, so that an unusable URL is refused as the
+            // configuration error it is, not logged as a Redis that is down.
+            let lazy = RedisTokenStore::connect_lazy(url, timeout)
+                .map_err(|e| format!("{}: tokens.redis_url: {e}", config_path.display()))?;
             let store = match RedisTokenStore::connect_with_timeout(url, timeout).await {
                 Ok(store) => store,
                 Err(e) => {
                     tracing::warn!(error = %e, "Redis does not answer yet; console requests get 503 until it does");
-                    RedisTokenStore::connect_lazy(url, timeout)
-                        .map_err(|e| format!("tokens.redis_url: {e}"))?
+                    lazy
                 }
             };
             let store = Arc::new(store.with_key_prefix(tokens.redis_key_prefix.clone()));

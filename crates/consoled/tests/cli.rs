@@ -153,6 +153,15 @@ fn bad_values_are_refused() {
 }
 
 #[test]
+fn unusable_redis_url_is_refused_naming_file_and_key() {
+    let line = refused(
+        &format!("[tokens]\nstore = \"redis\"\nredis_url = \"nonsense\"\n{GOOD}"),
+        SERVER,
+    );
+    assert!(line.contains("consoled.toml: tokens.redis_url: "), "{line}");
+}
+
+#[test]
 fn duplicate_server_id_is_refused() {
     let line = refused(GOOD, &format!("{SERVER}{SERVER}"));
     assert!(
