@@ -102,17 +102,19 @@ impl RequestHead {
 /// # Errors
 /// [`HeadError`] when the bytes cannot become a request head.
 pub fn parse_head(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, HeadError> {
-    let Some(len) = head_end(buf) else {
-        return if buf.len() > MAX_HEAD {
-            Err(HeadError::TooLarge)
-        } else {
-            Ok(None)
-        };
-    };
-    if len > MAX_HEAD {
+    match head_end(buf, 0, 0) {
+        Ok(len) => parse_complete(&buf[..len]).map(|head| Some((head, len))),
+        Err(_) if buf.len() > MAX_HEAD => Err(HeadError::TooLarge),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Parses a head that ends with its blank line.
+fn parse_complete(head: &[u8]) -> Result<RequestHead, HeadError> {
+    if head.len() > MAX_HEAD {
         return Err(HeadError::TooLarge);
     }
-    let text = std::str::from_utf8(&buf[..len]).map_err(|_| HeadError::Malformed("not UTF-8"))?;
+    let text = std::str::from_utf8(head).map_err(|_| HeadError::Malformed("not UTF-8"))?;
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let request_line = lines.next().unwrap_or_default();
     let (method, target, minor_version) = parse_request_line(request_line)?;
@@ -123,32 +125,30 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, HeadError>
         }
         headers.push(parse_header_line(line)?);
     }
-    Ok(Some((
-        RequestHead {
-            method: method.to_owned(),
-            target: target.to_owned(),
-            minor_version,
-            headers,
-        },
-        len,
-    )))
+    Ok(RequestHead {
+        method: method.to_owned(),
+        target: target.to_owned(),
+        minor_version,
+        headers,
+    })
 }
 
 /// The length of the head including its blank line (CRLF or bare LF, as
-/// lenient servers accept), if it is complete.
-fn head_end(buf: &[u8]) -> Option<usize> {
-    let mut line_start = 0;
-    for (i, &b) in buf.iter().enumerate() {
+/// lenient servers accept), if it is complete; else where its unfinished
+/// last line starts. The scan resumes at `from`: the blank line is not
+/// before `line_start`, and no line ends between `line_start` and `from`.
+fn head_end(buf: &[u8], mut line_start: usize, from: usize) -> Result<usize, usize> {
+    for (i, &b) in buf.iter().enumerate().skip(from) {
         if b != b'\n' {
             continue;
         }
         let line = &buf[line_start..i];
         if (line.is_empty() || line == b"\r") && line_start > 0 {
-            return Some(i + 1);
+            return Ok(i + 1);
         }
         line_start = i + 1;
     }
-    None
+    Err(line_start)
 }
 
 fn parse_request_line(line: &str) -> Result<(&str, &str, u8), HeadError> {
@@ -226,10 +226,18 @@ pub async fn read_head<S>(
 where
     S: AsyncRead + Unpin,
 {
+    // Resume the search for the blank line where the last one stopped: a
+    // head trickling in a byte at a time must not be rescanned per read.
+    let (mut line_start, mut scanned) = (0, 0);
     loop {
-        if let Some((head, len)) = parse_head(buf)? {
-            buf.drain(..len);
-            return Ok(Some(head));
+        match head_end(buf, line_start, scanned) {
+            Ok(len) => {
+                let head = parse_complete(&buf[..len])?;
+                buf.drain(..len);
+                return Ok(Some(head));
+            }
+            Err(_) if buf.len() > MAX_HEAD => return Err(HeadError::TooLarge.into()),
+            Err(start) => (line_start, scanned) = (start, buf.len()),
         }
         buf.reserve(2048);
         if stream.read_buf(buf).await? == 0 {
@@ -271,6 +279,26 @@ mod tests {
             assert_eq!(parse_head(&raw[..cut]), Ok(None), "cut at {cut}");
         }
         assert!(parse_head(raw).unwrap().is_some());
+    }
+
+    #[test]
+    fn resuming_the_scan_finds_the_same_end() {
+        for raw in [
+            &b"GET / HTTP/1.1\r\nHost: h\r\n\r\nRFB"[..],
+            b"GET /console?token=t HTTP/1.0\n\nRFB",
+            b"\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+        ] {
+            let whole = head_end(raw, 0, 0);
+            assert!(whole.is_ok(), "{raw:?}");
+            for cut in 0..raw.len() {
+                match head_end(&raw[..cut], 0, 0) {
+                    Ok(len) => assert_eq!(Ok(len), whole, "{raw:?} cut at {cut}"),
+                    Err(start) => {
+                        assert_eq!(head_end(raw, start, cut), whole, "{raw:?} cut at {cut}")
+                    }
+                }
+            }
+        }
     }
 
     #[test]
@@ -362,6 +390,32 @@ mod tests {
         server.read_to_end(&mut tail).await.unwrap();
         rest.extend_from_slice(&tail);
         assert_eq!(rest, b"RFB 003.008\n");
+    }
+
+    #[tokio::test]
+    async fn read_head_byte_by_byte() {
+        use tokio::io::AsyncWriteExt;
+        let raw = b"GET /x HTTP/1.1\r\nHost: h\r\nCookie: token=c\r\n\r\nRFB";
+        let (mut client, mut server) = tokio::io::duplex(1);
+        // The rest of the bytes stays in the pipe: nobody reads them.
+        tokio::spawn(async move {
+            let _ = client.write_all(raw).await;
+        });
+        let mut buf = Vec::new();
+        let head = read_head(&mut server, &mut buf).await.unwrap().unwrap();
+        assert_eq!(head.header("cookie"), Some("token=c"));
+        assert!(b"RFB".starts_with(&buf));
+
+        let (mut client, mut server) = tokio::io::duplex(1);
+        tokio::spawn(async move {
+            let endless = vec![b'a'; MAX_HEAD * 2];
+            let _ = client.write_all(b"GET / HTTP/1.1\r\nX: ").await;
+            let _ = client.write_all(&endless).await;
+        });
+        assert!(matches!(
+            read_head(&mut server, &mut Vec::new()).await,
+            Err(ReadHeadError::Head(HeadError::TooLarge))
+        ));
     }
 
     #[tokio::test]
