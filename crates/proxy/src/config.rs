@@ -109,6 +109,8 @@ impl ProxySettings {
     pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
     /// Default shutdown grace.
     pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+    /// The longest keepalive interval or idle timeout (about 100 years).
+    pub const MAX_SESSION_INTERVAL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 }
 
 impl ProxySettings {
@@ -120,6 +122,11 @@ impl ProxySettings {
         let zero = |name: &str, value: Option<Duration>| match value {
             Some(d) if d.is_zero() => Err(format!(
                 "{name} must be more than zero (leave it unset to disable it)"
+            )),
+            // Sessions add these to the clock, and that panics past its range.
+            Some(d) if d > Self::MAX_SESSION_INTERVAL => Err(format!(
+                "{name} must be at most {} s (leave it unset to disable it)",
+                Self::MAX_SESSION_INTERVAL.as_secs()
             )),
             _ => Ok(()),
         };
@@ -166,9 +173,11 @@ mod tests {
 
     #[test]
     fn settings_that_cannot_be_honoured() {
-        let cases: [fn(&mut ProxySettings); 5] = [
+        let cases: [fn(&mut ProxySettings); 7] = [
             |s| s.keepalive_interval = Some(Duration::ZERO),
             |s| s.idle_timeout = Some(Duration::ZERO),
+            |s| s.keepalive_interval = Some(Duration::from_secs(i64::MAX as u64)),
+            |s| s.idle_timeout = Some(Duration::from_secs(i64::MAX as u64)),
             |s| s.handshake_timeout = Duration::ZERO,
             |s| s.max_sessions = 0,
             |s| s.max_frame_size = 10,
