@@ -3,7 +3,7 @@
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::Json;
-use consoled_core::{catalog, Microversion, Registry};
+use consoled_core::{catalog, DriverDescriptor, Microversion, Registry};
 use serde_json::{json, Value};
 
 use crate::body::JsonBody;
@@ -50,30 +50,34 @@ pub(crate) async fn create(
 /// The protocol enum at `version`: the wire contract's, plus any linked
 /// driver's beyond it.
 fn protocols_at(registry: &Registry, version: Microversion) -> Vec<&'static str> {
-    let mut all = catalog::protocols_at(version);
-    all.extend(
-        registry
-            .descriptors()
-            .iter()
-            .filter(|d| d.min_version <= version)
-            .map(|d| d.protocol),
-    );
-    all.sort_unstable();
-    all.dedup();
-    all
+    enum_at(registry, version, catalog::protocols_at(version), |d| {
+        d.protocol
+    })
 }
 
 /// The type enum at `version`, built like [`protocols_at`].
 fn types_at(registry: &Registry, version: Microversion) -> Vec<&'static str> {
-    let mut all = catalog::types_at(version);
-    all.extend(
+    enum_at(registry, version, catalog::types_at(version), |d| {
+        d.console_type
+    })
+}
+
+/// `known` plus the `field` of every driver that exists at `version`,
+/// sorted and without repeats.
+fn enum_at(
+    registry: &Registry,
+    version: Microversion,
+    mut known: Vec<&'static str>,
+    field: fn(&DriverDescriptor) -> &'static str,
+) -> Vec<&'static str> {
+    known.extend(
         registry
             .descriptors()
             .iter()
             .filter(|d| d.min_version <= version)
-            .map(|d| d.console_type),
+            .map(field),
     );
-    all.sort_unstable();
-    all.dedup();
-    all
+    known.sort_unstable();
+    known.dedup();
+    known
 }
