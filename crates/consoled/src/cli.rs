@@ -38,7 +38,8 @@ CONFIGURATION (TOML; every key is optional unless marked; unknown keys are refus
   [proxy]                     the console proxies (consoled serve, consoled proxy)
   allowed_origins = []        Origin hosts accepted besides the request's Host
   enforce_session_timeout = false   true: close a session when its token expires
-  keepalive_seconds = 30      WebSocket ping interval (0: none); unanswered: session closed
+  keepalive_seconds = 30      WebSocket ping and TCP keepalive interval (0: none);
+                              a dead peer's session is closed
   idle_timeout_seconds = 0    close a session after this long without data (0: never)
   max_frame_bytes = 1048576   largest frame a client may send (larger: close 1009)
   max_sessions = 1024         sessions per listener (beyond: 503)

@@ -75,8 +75,9 @@ pub struct ProxySettings {
     pub enforce_session_timeout: bool,
     /// Send a WebSocket ping this often so that load balancers and reverse
     /// proxies do not cut an idle console, and close the session when a
-    /// ping is still unanswered at the next one (a dead peer). `None`: no
-    /// pings.
+    /// ping is still unanswered at the next one (a dead peer). Every client
+    /// connection also gets TCP keepalive probes at this interval, which
+    /// catch dead peers on the raw TCP front too. `None`: neither.
     pub keepalive_interval: Option<Duration>,
     /// Close a session after this long without a data byte in either
     /// direction (pings do not count). `None`: never.

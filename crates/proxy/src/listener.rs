@@ -101,6 +101,9 @@ async fn connection(
 ) {
     // Consoles are interactive: Nagle would hold back single keystrokes.
     let _ = stream.set_nodelay(true);
+    if let Some(every) = ctx.settings.keepalive_interval {
+        tcp_keepalive(&stream, every);
+    }
     match tls {
         None => serve(ctx, stream, peer).await,
         Some(acceptor) => match timeout(ctx.settings.handshake_timeout, acceptor.accept(stream))
@@ -229,5 +232,43 @@ where
                 return;
             }
         }
+    }
+}
+
+/// Turns on TCP keepalive probes every `every`, so that a client that
+/// vanished without a word (a cut cable, a dropped NAT entry) is noticed on
+/// the raw TCP front too, where there are no WebSocket pings: after a few
+/// unanswered probes the kernel ends the connection and the session with it.
+fn tcp_keepalive(stream: &TcpStream, every: std::time::Duration) {
+    let probes = socket2::TcpKeepalive::new()
+        .with_time(every)
+        .with_interval(every)
+        .with_retries(KEEPALIVE_PROBES);
+    if let Err(e) = socket2::SockRef::from(stream).set_tcp_keepalive(&probes) {
+        tracing::debug!(error = %e, "cannot enable TCP keepalive");
+    }
+}
+
+/// Unanswered keepalive probes after which the kernel drops a connection.
+const KEEPALIVE_PROBES: u32 = 3;
+
+#[cfg(test)]
+mod keepalive_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_probe_their_peer() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        tcp_keepalive(&accepted, std::time::Duration::from_secs(30));
+        let socket = socket2::SockRef::from(&accepted);
+        assert!(socket.keepalive().unwrap());
+        assert_eq!(
+            socket.tcp_keepalive_time().unwrap(),
+            std::time::Duration::from_secs(30)
+        );
+        assert_eq!(socket.tcp_keepalive_retries().unwrap(), KEEPALIVE_PROBES);
     }
 }
