@@ -116,12 +116,8 @@ async fn token_store(
     config_path: &Path,
     tokens: &config::TokensConfig,
 ) -> Result<Arc<dyn TokenStore>, String> {
-    match tokens.store {
-        StoreKind::Memory => {
-            let store = Arc::new(MemoryTokenStore::new());
-            store.spawn_purger(PURGE_EVERY);
-            Ok(store)
-        }
+    let store: Arc<dyn TokenStore> = match tokens.store {
+        StoreKind::Memory => Arc::new(MemoryTokenStore::new()),
         StoreKind::Redis => {
             let url = &tokens.redis_url;
             let timeout = RedisTokenStore::DEFAULT_TIMEOUT;
@@ -136,11 +132,11 @@ async fn token_store(
                     lazy
                 }
             };
-            let store = Arc::new(store.with_key_prefix(tokens.redis_key_prefix.clone()));
-            store.spawn_purger(PURGE_EVERY);
-            Ok(store)
+            Arc::new(store.with_key_prefix(tokens.redis_key_prefix.clone()))
         }
-    }
+    };
+    consoled_core::store::spawn_purger(&store, PURGE_EVERY);
+    Ok(store)
 }
 
 /// The console proxies, bound; also returns their addresses in listener

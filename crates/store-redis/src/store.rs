@@ -1,7 +1,7 @@
 //! The store: connection, options and the [`TokenStore`] operations.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -151,24 +151,10 @@ impl RedisTokenStore {
     }
 
     /// Prunes the per-server sets every `every` until the store is
-    /// dropped; failures are logged and retried at the next tick. Needs a
-    /// Tokio runtime.
+    /// dropped ([`consoled_core::store::spawn_purger`]); failures are
+    /// logged and retried at the next tick. Needs a Tokio runtime.
     pub fn spawn_purger(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
-        let weak: Weak<Self> = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                let Some(store) = weak.upgrade() else { break };
-                match store.purge_expired().await {
-                    Ok(0) => {}
-                    Ok(pruned) => tracing::debug!(pruned, "pruned expired console tokens"),
-                    Err(e) => tracing::warn!(error = %e, "pruning expired console tokens failed"),
-                }
-            }
-        })
+        consoled_core::store::spawn_purger(self, every)
     }
 
     pub(crate) fn purge_cursor(&self) -> u64 {

@@ -1,7 +1,7 @@
 //! The in-memory token store: the default for a single node.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -51,23 +51,10 @@ impl MemoryTokenStore {
         self.len() == 0
     }
 
-    /// Drops expired records every `every` until the store is dropped.
-    /// Needs a Tokio runtime.
+    /// Drops expired records every `every` until the store is dropped
+    /// ([`spawn_purger`](super::spawn_purger)). Needs a Tokio runtime.
     pub fn spawn_purger(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
-        let weak: Weak<Self> = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                let Some(store) = weak.upgrade() else { break };
-                let purged = store.purge_now();
-                if purged > 0 {
-                    tracing::debug!(purged, "purged expired console tokens");
-                }
-            }
-        })
+        super::spawn_purger(self, every)
     }
 
     // A poisoned lock only means another task panicked mid-operation; every

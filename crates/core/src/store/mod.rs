@@ -4,6 +4,9 @@ mod memory;
 
 pub use memory::MemoryTokenStore;
 
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
 use async_trait::async_trait;
 
 use crate::record::TokenRecord;
@@ -55,4 +58,88 @@ pub trait TokenStore: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] when the store cannot answer.
     async fn purge_expired(&self) -> Result<usize, StoreError>;
+}
+
+/// Calls [`TokenStore::purge_expired`] every `every` until the store is
+/// dropped (the task holds only a weak reference); a failure is logged and
+/// tried again at the next tick. Needs a Tokio runtime.
+pub fn spawn_purger<S>(store: &Arc<S>, every: Duration) -> tokio::task::JoinHandle<()>
+where
+    S: TokenStore + ?Sized,
+{
+    let weak: Weak<S> = Arc::downgrade(store);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(store) = weak.upgrade() else { break };
+            match store.purge_expired().await {
+                Ok(0) => {}
+                Ok(purged) => tracing::debug!(purged, "purged expired console tokens"),
+                Err(e) => tracing::warn!(error = %e, "purging expired console tokens failed"),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use super::*;
+    use crate::clock::Clock;
+    use crate::record::{ConnectInfo, TokenRecord};
+    use crate::token::Token;
+
+    struct SteppedClock(Mutex<u64>);
+
+    impl Clock for SteppedClock {
+        fn now(&self) -> SystemTime {
+            UNIX_EPOCH + Duration::from_secs(*self.0.lock().unwrap())
+        }
+    }
+
+    fn record(token: &str, expires_at: u64) -> TokenRecord {
+        TokenRecord {
+            token_hash: Token::new(token).hash(),
+            protocol: "vnc".into(),
+            console_type: "novnc".into(),
+            instance_uuid: "s1".into(),
+            connect: ConnectInfo {
+                host: "h".into(),
+                port: 5900,
+                tls_port: None,
+                internal_access_path: None,
+            },
+            access_url_base: "http://h/".into(),
+            expires_at,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_purger_drops_expired_records_and_ends_with_its_store() {
+        let clock = Arc::new(SteppedClock(Mutex::new(100)));
+        let store = Arc::new(MemoryTokenStore::with_clock(clock.clone(), 10));
+        store.authorize(record("old", 150)).await.unwrap();
+        store.authorize(record("new", 500)).await.unwrap();
+        let purger = spawn_purger(&store, Duration::from_secs(60));
+
+        *clock.0.lock().unwrap() = 200;
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        assert_eq!(
+            store.len(),
+            1,
+            "the expired record is gone, the live one kept"
+        );
+
+        drop(store);
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        assert!(
+            purger.is_finished(),
+            "the purger ends once its store is dropped"
+        );
+    }
 }
