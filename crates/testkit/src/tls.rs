@@ -1,15 +1,12 @@
-//! Self-signed certificates and thumbprint pinning, as VMware hosts use
+//! Self-signed certificates and their thumbprints, as VMware hosts use
 //! them.
 
 use std::io;
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{
-    verify_tls12_signature, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms,
-};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, ServerConfig, SignatureScheme};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::ServerConfig;
 use sha1::{Digest, Sha1};
 
 /// The one crypto provider of the kit: ring, as in the rest of consoled.
@@ -53,72 +50,6 @@ pub fn normalize_thumbprint(thumbprint: &str) -> String {
         .filter(|c| *c != ':')
         .flat_map(char::to_lowercase)
         .collect()
-}
-
-/// A TLS client config that trusts exactly the certificate whose SHA-1 is
-/// `thumbprint` (either form), as VMware clients do with host thumbprints.
-pub(crate) fn pinned_client(thumbprint: &str) -> io::Result<Arc<ClientConfig>> {
-    let provider = provider();
-    let verifier = PinnedSha1 {
-        expected: normalize_thumbprint(thumbprint),
-        algorithms: provider.signature_verification_algorithms,
-    };
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(io::Error::other)?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    Ok(Arc::new(config))
-}
-
-/// Trusts one certificate by its SHA-1, whatever its name or issuer; the
-/// handshake signatures are still verified, so the peer must hold its key.
-#[derive(Debug)]
-struct PinnedSha1 {
-    expected: String,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for PinnedSha1 {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if normalize_thumbprint(&sha1_thumbprint(end_entity)) == self.expected {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::General(
-                "certificate thumbprint mismatch".into(),
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]

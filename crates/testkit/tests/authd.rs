@@ -1,9 +1,11 @@
-//! The authd endpoint against the authd client helper, over real TLS.
+//! The authd endpoint's greeting, TLS requirement and access data. The
+//! whole exchange is exercised by the webmks driver's own tests against
+//! this endpoint (drivers/mks/tests/authd_exchange.rs), the one client
+//! implementation of it.
 
-use std::io::ErrorKind;
 use std::time::Duration;
 
-use consoled_testkit::{authd_client_connect, normalize_thumbprint, AuthdEndpoint, AuthdOptions};
+use consoled_testkit::{normalize_thumbprint, AuthdEndpoint, AuthdOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -15,34 +17,6 @@ fn options() -> AuthdOptions {
         ticket: "mks-ticket-1".into(),
         cfg_file: "[datastore1] vm-1/vm-1.vmx".into(),
     }
-}
-
-#[tokio::test]
-async fn full_exchange_then_echo() {
-    let authd = AuthdEndpoint::start(options()).await.unwrap();
-    let tcp = TcpStream::connect(authd.addr()).await.unwrap();
-    let mut session = timeout(
-        LIMIT,
-        authd_client_connect(
-            tcp,
-            "mks-ticket-1",
-            "[datastore1] vm-1/vm-1.vmx",
-            &authd.thumbprint(),
-        ),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    session.write_all(b"mks bytes").await.unwrap();
-    session.flush().await.unwrap();
-    let mut back = [0u8; 9];
-    timeout(LIMIT, session.read_exact(&mut back))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(&back, b"mks bytes");
-    assert_eq!(authd.authenticated(), 1);
-    assert_eq!(authd.connections(), 1);
 }
 
 #[tokio::test]
@@ -58,69 +32,8 @@ async fn thumbprint_forms_and_access_path() {
     assert_eq!(path["cfgFile"], "[datastore1] vm-1/vm-1.vmx");
     assert_eq!(path["thumbprint"], thumbprint.as_str());
 
-    let plain = normalize_thumbprint(&thumbprint);
-    assert_eq!(plain.len(), 40);
-    let tcp = TcpStream::connect(authd.addr()).await.unwrap();
-    let mut session = timeout(
-        LIMIT,
-        authd_client_connect(tcp, "mks-ticket-1", "[datastore1] vm-1/vm-1.vmx", &plain),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    // The endpoint counts the session once it has checked the nonce, which
-    // an echo proves.
-    session.write_all(b"x").await.unwrap();
-    session.flush().await.unwrap();
-    let mut back = [0u8; 1];
-    timeout(LIMIT, session.read_exact(&mut back))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(authd.authenticated(), 1);
-}
-
-#[tokio::test]
-async fn refusals() {
-    let authd = AuthdEndpoint::start(options()).await.unwrap();
-    let vmx = "[datastore1] vm-1/vm-1.vmx";
-
-    let tcp = TcpStream::connect(authd.addr()).await.unwrap();
-    let err = timeout(
-        LIMIT,
-        authd_client_connect(tcp, "wrong", vmx, &authd.thumbprint()),
-    )
-    .await
-    .unwrap()
-    .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
-    assert!(
-        !err.to_string().contains("wrong"),
-        "the ticket stays out of errors"
-    );
-
-    let tcp = TcpStream::connect(authd.addr()).await.unwrap();
-    let err = timeout(
-        LIMIT,
-        authd_client_connect(tcp, "mks-ticket-1", "other.vmx", &authd.thumbprint()),
-    )
-    .await
-    .unwrap()
-    .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
-
-    let tcp = TcpStream::connect(authd.addr()).await.unwrap();
-    let forged = "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33";
-    assert!(timeout(
-        LIMIT,
-        authd_client_connect(tcp, "mks-ticket-1", vmx, forged)
-    )
-    .await
-    .unwrap()
-    .is_err());
-
-    assert_eq!(authd.authenticated(), 0);
-    assert_eq!(authd.connections(), 3);
+    assert_eq!(normalize_thumbprint(&thumbprint).len(), 40);
+    assert_eq!(authd.connections(), 0);
 }
 
 #[tokio::test]
