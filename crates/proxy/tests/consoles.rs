@@ -100,13 +100,7 @@ async fn novnc_through_a_connect_path() {
 async fn serial_echoes_binary_and_text_frames() {
     let echo = SerialEcho::start().await.unwrap();
     let proxy = ProxyBuilder::new().listener(&["serial"]).start().await;
-    let url = proxy
-        .mint(
-            ServerBuilder::new(server_id(1), "vm").serial("127.0.0.1", echo.addr().port()),
-            "serial",
-            "serial",
-        )
-        .await;
+    let url = proxy.mint_serial(&echo).await;
     assert_eq!(url.scheme(), "ws");
     // Horizon's serial console offers `binary` and `base64`.
     let (mut ws, response) = ws_connect(

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use consoled_testkit::{FixedClock, SerialEcho, ServerBuilder};
+use consoled_testkit::{FixedClock, SerialEcho};
 use futures_util::{SinkExt, StreamExt};
 use support::*;
 use tokio::net::TcpStream;
@@ -17,16 +17,7 @@ use tokio_tungstenite::WebSocketStream;
 type Ws = WebSocketStream<TcpStream>;
 
 async fn serial_proxy(builder: ProxyBuilder) -> (Proxy, SerialEcho, String) {
-    let echo = SerialEcho::start().await.unwrap();
-    let proxy = builder.listener(&["serial"]).start().await;
-    let url = proxy
-        .mint(
-            ServerBuilder::new(server_id(1), "vm").serial("127.0.0.1", echo.addr().port()),
-            "serial",
-            "serial",
-        )
-        .await;
-    (proxy, echo, console_target(&url))
+    serial_console(builder.listener(&["serial"])).await
 }
 
 async fn echo_once(ws: &mut Ws, data: &[u8]) {

@@ -8,23 +8,9 @@ use std::time::Duration;
 use consoled_testkit::{FixedClock, RfbServer, SerialEcho, ServerBuilder};
 use support::*;
 
-/// A serial proxy and a minted serial URL with its echo backend.
-async fn serial_setup(builder: ProxyBuilder) -> (Proxy, SerialEcho, String) {
-    let echo = SerialEcho::start().await.unwrap();
-    let proxy = builder.start().await;
-    let url = proxy
-        .mint(
-            ServerBuilder::new(server_id(1), "vm").serial("127.0.0.1", echo.addr().port()),
-            "serial",
-            "serial",
-        )
-        .await;
-    (proxy, echo, console_target(&url))
-}
-
 #[tokio::test]
 async fn unknown_token() {
-    let (proxy, echo, _) = serial_setup(ProxyBuilder::new().listener(&["serial"])).await;
+    let (proxy, echo, _) = serial_console(ProxyBuilder::new().listener(&["serial"])).await;
     let response = exchange(
         proxy.addr(0),
         &upgrade_request(proxy.addr(0), "/?token=not-a-token", ""),
@@ -36,7 +22,7 @@ async fn unknown_token() {
 
 #[tokio::test]
 async fn missing_token() {
-    let (proxy, echo, _) = serial_setup(ProxyBuilder::new().listener(&["serial"])).await;
+    let (proxy, echo, _) = serial_console(ProxyBuilder::new().listener(&["serial"])).await;
     let response = exchange(
         proxy.addr(0),
         &upgrade_request(proxy.addr(0), "/", "Cookie: lang=en\r\n"),
@@ -49,7 +35,7 @@ async fn missing_token() {
 #[tokio::test]
 async fn expired_token() {
     let clock = FixedClock::at(1_700_000_000);
-    let (proxy, echo, target) = serial_setup(
+    let (proxy, echo, target) = serial_console(
         ProxyBuilder::new()
             .listener(&["serial"])
             .clock(clock.clone()),
@@ -64,7 +50,7 @@ async fn expired_token() {
 #[tokio::test]
 async fn a_token_is_good_until_it_expires() {
     let clock = FixedClock::at(1_700_000_000);
-    let (proxy, echo, target) = serial_setup(
+    let (proxy, echo, target) = serial_console(
         ProxyBuilder::new()
             .listener(&["serial"])
             .clock(clock.clone()),
@@ -84,7 +70,7 @@ async fn a_token_is_good_until_it_expires() {
 
 #[tokio::test]
 async fn token_of_another_listeners_type() {
-    let (proxy, echo, target) = serial_setup(
+    let (proxy, echo, target) = serial_console(
         ProxyBuilder::new()
             .listener(&["novnc"])
             .listener(&["serial"]),
@@ -102,7 +88,7 @@ async fn token_of_another_listeners_type() {
 
 #[tokio::test]
 async fn origin_of_another_host() {
-    let (proxy, echo, target) = serial_setup(ProxyBuilder::new().listener(&["serial"])).await;
+    let (proxy, echo, target) = serial_console(ProxyBuilder::new().listener(&["serial"])).await;
     let extra = "Origin: http://evil.example\r\n";
     let response = exchange(
         proxy.addr(0),
@@ -116,7 +102,7 @@ async fn origin_of_another_host() {
 #[tokio::test]
 async fn origin_scheme_mismatch() {
     // Serial's base URL is ws://: an https page may not open it.
-    let (proxy, echo, target) = serial_setup(ProxyBuilder::new().listener(&["serial"])).await;
+    let (proxy, echo, target) = serial_console(ProxyBuilder::new().listener(&["serial"])).await;
     let extra = "Origin: https://127.0.0.1\r\n";
     let response = exchange(
         proxy.addr(0),
@@ -140,7 +126,7 @@ async fn matching_or_allowed_origins_pass() {
     let builder = ProxyBuilder::new()
         .listener(&["serial"])
         .settings(|s| s.allowed_origins = vec!["dashboard.example".into()]);
-    let (proxy, echo, target) = serial_setup(builder).await;
+    let (proxy, echo, target) = serial_console(builder).await;
     let host = format!("http://127.0.0.1:{}", proxy.addr(0).port());
     ws_connect(proxy.addr(0), &target, &[("Origin", &host)])
         .await
@@ -180,13 +166,7 @@ async fn a_websocket_token_on_the_raw_front_is_refused() {
         .listener(&["xvpvnc", "serial"])
         .start()
         .await;
-    let url = proxy
-        .mint(
-            ServerBuilder::new(server_id(1), "vm").serial("127.0.0.1", echo.addr().port()),
-            "serial",
-            "serial",
-        )
-        .await;
+    let url = proxy.mint_serial(&echo).await;
     let request = format!("GET {} HTTP/1.1\r\n\r\n", console_target(&url));
     assert_empty_refusal(&exchange(proxy.addr(0), &request).await, 503);
     assert_eq!(echo.connections(), 0);
@@ -217,7 +197,7 @@ async fn an_unreachable_backend_is_503_with_an_empty_body() {
 
 #[tokio::test]
 async fn malformed_upgrades_are_400() {
-    let (proxy, echo, target) = serial_setup(ProxyBuilder::new().listener(&["serial"])).await;
+    let (proxy, echo, target) = serial_console(ProxyBuilder::new().listener(&["serial"])).await;
     let bad_key =
         upgrade_request(proxy.addr(0), &target, "").replace("dGhlIHNhbXBsZSBub25jZQ==", "x");
     assert_empty_refusal(&exchange(proxy.addr(0), &bad_key).await, 400);

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use consoled_proxy::ListenerConfig;
-use consoled_testkit::{SerialEcho, ServerBuilder};
+use consoled_testkit::SerialEcho;
 use futures_util::{SinkExt, StreamExt};
 use rustls::pki_types::ServerName;
 use support::*;
@@ -74,13 +74,7 @@ async fn wss_serial_console() {
         .listener_config(tls_listener(&certs, &["serial"]))
         .start()
         .await;
-    let url = proxy
-        .mint(
-            ServerBuilder::new(server_id(1), "vm").serial("127.0.0.1", echo.addr().port()),
-            "serial",
-            "serial",
-        )
-        .await;
+    let url = proxy.mint_serial(&echo).await;
     let tls = tls_connect(&certs, proxy.addr(0)).await;
     let request = format!(
         "wss://localhost:{}{}",

@@ -27,7 +27,7 @@ use consoled_driver_spice::{SpiceDirectDriver, SpiceHtml5Driver};
 use consoled_driver_vnc_novnc::NoVncDriver;
 use consoled_driver_vnc_xvpvnc::XvpVncDriver;
 use consoled_proxy::{ListenerConfig, ProxyError, ProxyServer, ProxySettings};
-use consoled_testkit::{FakeBackend, FixedClock};
+use consoled_testkit::{FakeBackend, FixedClock, SerialEcho, ServerBuilder};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -176,6 +176,13 @@ impl Proxy {
             .url
     }
 
+    /// Creates a serial console of server 1, whose serial endpoint is
+    /// `echo`; returns the access URL.
+    pub async fn mint_serial(&self, echo: &SerialEcho) -> Url {
+        let server = ServerBuilder::new(server_id(1), "vm").serial("127.0.0.1", echo.addr().port());
+        self.mint(server, "serial", "serial").await
+    }
+
     /// Tells the proxy to shut down.
     pub fn begin_shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -205,4 +212,13 @@ impl Drop for Proxy {
 /// A server id unique within a test.
 pub fn server_id(n: u32) -> String {
     format!("00000000-0000-4000-8000-{n:012}")
+}
+
+/// A started proxy (`builder` names its serial listener), its serial echo
+/// backend, and the request target of a fresh serial console's URL.
+pub async fn serial_console(builder: ProxyBuilder) -> (Proxy, SerialEcho, String) {
+    let echo = SerialEcho::start().await.unwrap();
+    let proxy = builder.start().await;
+    let url = proxy.mint_serial(&echo).await;
+    (proxy, echo, console_target(&url))
 }
