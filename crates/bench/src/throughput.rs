@@ -1,0 +1,109 @@
+//! Scenario 1: bulk throughput, backend to client and client to backend,
+//! over one and many streams, with the subject's CPU per gigabyte.
+
+use std::time::{Duration, Instant};
+
+use futures_util::future::try_join_all;
+
+use crate::backend::{Backend, Direction, Job};
+use crate::client::Client;
+use crate::cpu::cpu_time;
+use crate::pattern;
+use crate::subject::Subject;
+
+/// One measurement.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// Bytes moved, in all.
+    pub bytes: u64,
+    /// From the gate opening to the last byte.
+    pub elapsed: Duration,
+    /// The subject's CPU over that time, if it is a process.
+    pub cpu: Option<Duration>,
+}
+
+impl Sample {
+    /// Gigabytes (10^9 bytes) per second.
+    pub fn gb_per_s(&self) -> f64 {
+        self.bytes as f64 / 1e9 / self.elapsed.as_secs_f64()
+    }
+
+    /// CPU seconds per gigabyte.
+    pub fn cpu_per_gb(&self) -> Option<f64> {
+        self.cpu
+            .map(|c| c.as_secs_f64() / (self.bytes as f64 / 1e9))
+    }
+}
+
+/// Moves `total` bytes in `direction` over `streams` streams through
+/// `subject` (whose backend is `backend`), checking every byte when
+/// `verify`.
+///
+/// # Errors
+/// A failed connection, a short or corrupted transfer.
+pub async fn measure<S: Subject>(
+    subject: &S,
+    backend: &mut Backend,
+    direction: Direction,
+    streams: usize,
+    per_stream: u64,
+    verify: bool,
+) -> Result<Sample, String> {
+    backend.hold();
+    let mut clients = Vec::with_capacity(streams);
+    for _ in 0..streams {
+        let wire = subject.wire().await?;
+        clients.push(Client::connect(subject.addr(), &wire).await?);
+    }
+    let cpu_before = subject.pid().map(cpu_time).transpose()?;
+    let started = Instant::now();
+    backend.go(Job {
+        direction,
+        per_stream,
+        verify,
+    });
+    match direction {
+        Direction::Down => {
+            let got = try_join_all(clients.into_iter().map(|c| c.download(verify))).await?;
+            for (i, d) in got.iter().enumerate() {
+                if d.bytes != per_stream {
+                    return Err(format!(
+                        "stream {i}: {} of {per_stream} bytes arrived",
+                        d.bytes
+                    ));
+                }
+                if let Some(at) = d.first_bad {
+                    return Err(format!("stream {i}: byte {at} is not what was sent"));
+                }
+            }
+        }
+        Direction::Up => {
+            let chunk = pattern::chunk();
+            let open =
+                try_join_all(clients.into_iter().map(|c| c.upload(per_stream, &chunk))).await?;
+            let got = backend.sunk(streams).await?;
+            drop(open);
+            for (i, r) in got.iter().enumerate() {
+                if r.bytes != per_stream {
+                    return Err(format!(
+                        "stream {i}: {} of {per_stream} bytes arrived",
+                        r.bytes
+                    ));
+                }
+                if let Some(at) = r.first_bad {
+                    return Err(format!("stream {i}: byte {at} is not what was sent"));
+                }
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    let cpu = match (subject.pid(), cpu_before) {
+        (Some(pid), Some(before)) => Some(cpu_time(pid)?.saturating_sub(before)),
+        _ => None,
+    };
+    Ok(Sample {
+        bytes: per_stream * streams as u64,
+        elapsed,
+        cpu,
+    })
+}
