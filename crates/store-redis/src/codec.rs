@@ -3,7 +3,7 @@
 use consoled_core::{StoreError, TokenHash, TokenRecord};
 
 /// The JSON text of a record.
-pub(crate) fn encode(record: &TokenRecord) -> Result<String, StoreError> {
+pub fn encode(record: &TokenRecord) -> Result<String, StoreError> {
     serde_json::to_string(record).map_err(|e| {
         // Only a broken Serialize impl gets here; the record is ours.
         StoreError::Unavailable(format!(
@@ -18,7 +18,7 @@ pub(crate) fn encode(record: &TokenRecord) -> Result<String, StoreError> {
 ///
 /// A value that does not parse, or that names another hash than its key,
 /// is [`StoreError::Corrupt`].
-pub(crate) fn decode(hash: &TokenHash, bytes: &[u8]) -> Result<TokenRecord, StoreError> {
+pub fn decode(hash: &TokenHash, bytes: &[u8]) -> Result<TokenRecord, StoreError> {
     let record: TokenRecord = serde_json::from_slice(bytes).map_err(|e| {
         StoreError::Corrupt(format!(
             "record {} does not parse: {}",

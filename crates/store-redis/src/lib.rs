@@ -7,3 +7,11 @@ mod purge;
 mod store;
 
 pub use store::RedisTokenStore;
+
+/// The record codec, for the fuzz targets in `fuzz/`: not part of the API,
+/// and absent without the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::codec::{decode, encode};
+}

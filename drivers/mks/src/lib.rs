@@ -20,6 +20,14 @@ pub const DESCRIPTOR: DriverDescriptor = DriverDescriptor {
     default_base_url: "http://127.0.0.1:6090/",
 };
 
+/// The authd line reader, for the fuzz targets in `fuzz/`: not part of the
+/// API, and absent without the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::lines::{expect_status, read_line, MAX_LINE};
+}
+
 inventory::submit! {
     consoled_core::DriverRegistration::new(|| std::sync::Arc::new(WebMksDriver::default()))
 }

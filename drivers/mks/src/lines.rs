@@ -3,7 +3,7 @@
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// The longest status line we accept; authd's are well under 100 bytes.
-pub(crate) const MAX_LINE: usize = 1024;
+pub const MAX_LINE: usize = 1024;
 
 /// Reads one line, without its line ending. Reads byte by byte so that
 /// nothing past the line is consumed: the next bytes may belong to a TLS
@@ -12,7 +12,7 @@ pub(crate) const MAX_LINE: usize = 1024;
 /// # Errors
 /// A description when the peer closes, the line exceeds [`MAX_LINE`], or
 /// the read fails.
-pub(crate) async fn read_line<S: AsyncRead + Unpin>(stream: &mut S) -> Result<String, String> {
+pub async fn read_line<S: AsyncRead + Unpin>(stream: &mut S) -> Result<String, String> {
     let mut line = Vec::with_capacity(64);
     let mut byte = [0u8; 1];
     loop {
@@ -50,7 +50,7 @@ pub(crate) async fn write_line<S: AsyncWrite + Unpin>(
 /// The status code of a reply line when it is `code`, else a description
 /// of what came instead that is safe to show (the code only: a reply may
 /// echo what we sent).
-pub(crate) fn expect_status<'a>(line: &'a str, code: &str) -> Result<&'a str, String> {
+pub fn expect_status<'a>(line: &'a str, code: &str) -> Result<&'a str, String> {
     let (status, rest) = line.split_once(' ').unwrap_or((line, ""));
     if status == code {
         return Ok(rest.trim());
