@@ -32,13 +32,35 @@ pub struct Received {
 
 /// What the backend's connections do once the gate opens.
 #[derive(Debug, Clone, Copy)]
-pub struct Job {
-    /// Send or take.
-    pub direction: Direction,
-    /// Bytes per connection.
-    pub per_stream: u64,
-    /// Check received bytes against the pattern.
-    pub verify: bool,
+pub enum Job {
+    /// Send this many bytes of the pattern, then close.
+    Send(u64),
+    /// Take this many bytes (checking them against the pattern when
+    /// `verify`), report, then close.
+    Take {
+        /// Bytes per connection.
+        bytes: u64,
+        /// Check received bytes against the pattern.
+        verify: bool,
+    },
+    /// Send [`GREETING`] at once (as a VNC server does), then hold the
+    /// connection until the client closes.
+    Greet,
+    /// Echo every byte until the client closes.
+    Echo,
+}
+
+/// What [`Job::Greet`] sends: an RFB server's first message.
+pub const GREETING: &[u8] = b"RFB 003.008\n";
+
+impl Job {
+    /// The job that moves `bytes` per stream in `direction`.
+    pub fn bulk(direction: Direction, bytes: u64, verify: bool) -> Job {
+        match direction {
+            Direction::Down => Job::Send(bytes),
+            Direction::Up => Job::Take { bytes, verify },
+        }
+    }
 }
 
 /// A running backend.
@@ -72,11 +94,13 @@ impl Backend {
                         return;
                     };
                     let Some(job) = job else { return };
-                    match job.direction {
-                        Direction::Down => source(stream, job.per_stream, &chunk).await,
-                        Direction::Up => {
-                            let _ = report.send(sink(stream, job.per_stream, job.verify).await);
+                    match job {
+                        Job::Send(bytes) => source(stream, bytes, &chunk).await,
+                        Job::Take { bytes, verify } => {
+                            let _ = report.send(sink(stream, bytes, verify).await);
                         }
+                        Job::Greet => greet(stream).await,
+                        Job::Echo => echo(stream).await,
                     }
                 });
             }
@@ -147,5 +171,22 @@ async fn sink(mut stream: TcpStream, bytes: u64, verify: bool) -> Received {
     Received {
         bytes: got,
         first_bad: checker.first_bad(),
+    }
+}
+
+async fn greet(mut stream: TcpStream) {
+    if stream.write_all(GREETING).await.is_err() {
+        return;
+    }
+    let mut buf = [0u8; 64];
+    while let Ok(1..) = stream.read(&mut buf).await {}
+}
+
+async fn echo(mut stream: TcpStream) {
+    let mut buf = vec![0u8; 16 * 1024];
+    while let Ok(n @ 1..) = stream.read(&mut buf).await {
+        if stream.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
     }
 }

@@ -27,6 +27,10 @@ pub struct Client {
     stream: TcpStream,
     leftover: Vec<u8>,
     websocket: bool,
+    /// For [`Client::read_payload`]: frames parsed so far, and payload
+    /// received past what was asked for.
+    frames: FrameReader,
+    surplus: Vec<u8>,
 }
 
 /// What a download received.
@@ -53,6 +57,8 @@ impl Client {
                 stream,
                 leftover: Vec::new(),
                 websocket: false,
+                frames: FrameReader::default(),
+                surplus: Vec::new(),
             });
         };
         let request = format!(
@@ -89,7 +95,66 @@ impl Client {
             stream,
             leftover: head.split_off(end),
             websocket: true,
+            frames: FrameReader::default(),
+            surplus: Vec::new(),
         })
+    }
+
+    /// What goes on the wire to send `payload`: one masked binary frame on
+    /// a WebSocket, the bytes themselves otherwise. Build it once, send it
+    /// often.
+    pub fn prepare(&self, payload: &[u8]) -> Vec<u8> {
+        if self.websocket {
+            masked_frame(payload)
+        } else {
+            payload.to_vec()
+        }
+    }
+
+    /// Writes bytes from [`Client::prepare`].
+    ///
+    /// # Errors
+    /// A write error.
+    pub async fn send(&mut self, wire: &[u8]) -> Result<(), String> {
+        self.stream
+            .write_all(wire)
+            .await
+            .map_err(|e| format!("send: {e}"))
+    }
+
+    /// Reads until `n` payload bytes have arrived, and returns them.
+    ///
+    /// # Errors
+    /// A read error, or the subject closing first.
+    pub async fn read_payload(&mut self, n: usize) -> Result<Vec<u8>, String> {
+        let leftover = std::mem::take(&mut self.leftover);
+        self.take_payload(&leftover)?;
+        let mut buf = [0u8; 16 * 1024];
+        while self.surplus.len() < n {
+            let got = self
+                .stream
+                .read(&mut buf)
+                .await
+                .map_err(|e| format!("read: {e}"))?;
+            if got == 0 {
+                return Err("closed before the payload arrived".into());
+            }
+            self.take_payload(&buf[..got])?;
+        }
+        let rest = self.surplus.split_off(n);
+        Ok(std::mem::replace(&mut self.surplus, rest))
+    }
+
+    fn take_payload(&mut self, data: &[u8]) -> Result<(), String> {
+        if !self.websocket {
+            self.surplus.extend_from_slice(data);
+            return Ok(());
+        }
+        let surplus = &mut self.surplus;
+        if self.frames.feed(data, |p| surplus.extend_from_slice(p))? {
+            return Err("closed before the payload arrived".into());
+        }
+        Ok(())
     }
 
     /// Reads until the subject closes, counting payload (and checking it

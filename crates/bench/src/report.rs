@@ -1,109 +1,181 @@
-//! The table a scenario prints: medians per row and subject, then the
-//! ratios of consoled to the plain relay against the targets.
+//! What a scenario prints: tables of medians by measure and subject, then
+//! each target with its figure and ok or MISS.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
-use crate::throughput::Sample;
+/// Samples by (measure, subject), in the order measures were first added.
+#[derive(Debug, Default)]
+pub struct Samples {
+    measures: Vec<String>,
+    values: BTreeMap<(String, String), Vec<f64>>,
+}
 
-/// consoled's throughput must be at least this share of the plain relay's.
-const THROUGHPUT_TARGET: f64 = 0.95;
-/// consoled's CPU per GB must be at most this multiple of the plain relay's.
-const CPU_TARGET: f64 = 1.1;
+impl Samples {
+    /// Adds one run's figure.
+    pub fn add(&mut self, measure: &str, subject: &str, value: f64) {
+        if !self.measures.iter().any(|m| m == measure) {
+            self.measures.push(measure.to_owned());
+        }
+        self.values
+            .entry((measure.to_owned(), subject.to_owned()))
+            .or_default()
+            .push(value);
+    }
 
-/// Samples by row, then subject, in the order rows were added.
+    /// The measures, in order.
+    pub fn measures(&self) -> &[String] {
+        &self.measures
+    }
+
+    /// The median of the runs of `measure` for `subject`.
+    pub fn median(&self, measure: &str, subject: &str) -> Option<f64> {
+        let values = self.values.get(&(measure.to_owned(), subject.to_owned()))?;
+        percentile(values, 50.0)
+    }
+}
+
+/// The `p`th percentile (nearest rank) of `values`.
+pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+}
+
+/// A table: one row per measure, one column per subject.
 pub struct Table {
-    rows: Vec<String>,
-    samples: BTreeMap<(String, &'static str), Vec<Sample>>,
-    quick: bool,
+    title: String,
+    columns: Vec<String>,
+    rows: Vec<(String, Vec<String>)>,
 }
 
 impl Table {
-    /// An empty table; a quick one says its figures mean nothing.
-    pub fn new(quick: bool) -> Self {
+    /// An empty table with `columns` after the measure column.
+    pub fn new(title: impl Into<String>, columns: &[&str]) -> Self {
         Table {
+            title: title.into(),
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
             rows: Vec::new(),
-            samples: BTreeMap::new(),
-            quick,
         }
     }
 
-    /// Adds one run's sample.
-    pub fn add(&mut self, row: &str, subject: &'static str, sample: Sample) {
-        if !self.rows.iter().any(|r| r == row) {
-            self.rows.push(row.to_owned());
-        }
-        self.samples
-            .entry((row.to_owned(), subject))
-            .or_default()
-            .push(sample);
+    /// Adds a row.
+    pub fn row(&mut self, measure: &str, cells: Vec<String>) {
+        self.rows.push((measure.to_owned(), cells));
     }
 
-    fn median(
-        &self,
-        row: &str,
-        subject: &'static str,
-        f: impl Fn(&Sample) -> Option<f64>,
-    ) -> Option<f64> {
-        let mut values: Vec<f64> = self
-            .samples
-            .get(&(row.to_owned(), subject))?
-            .iter()
-            .filter_map(f)
-            .collect();
-        values.sort_by(f64::total_cmp);
-        values.get(values.len() / 2).copied()
-    }
-
-    /// The table as text: GB/s and CPU s/GB per subject, then consoled's
-    /// ratios to the plain relay, each with ok or MISS.
-    pub fn render(&self, subjects: &[&'static str]) -> String {
-        let mut out = String::new();
-        if self.quick {
-            out.push_str("quick mode: small sizes, every byte checked; the figures mean nothing\n");
+    /// The medians of `samples` for every measure and `subjects`, shown
+    /// with `places` decimals.
+    pub fn from_samples(title: &str, samples: &Samples, subjects: &[&str], places: usize) -> Self {
+        let mut table = Table::new(title, subjects);
+        for measure in samples.measures() {
+            let cells = subjects
+                .iter()
+                .map(|s| shown(samples.median(measure, s), places))
+                .collect();
+            table.row(measure, cells);
         }
-        let _ = write!(out, "| measure |");
-        for s in subjects {
-            let _ = write!(out, " {s} GB/s | {s} CPU s/GB |");
-        }
-        out.push_str(" consoled/relay GB/s | consoled/relay CPU |\n|---|");
-        out.push_str(&"---|---|".repeat(subjects.len()));
-        out.push_str("---|---|\n");
-        for row in &self.rows {
-            let _ = write!(out, "| {row} |");
-            for &s in subjects {
-                let rate = self.median(row, s, |x| Some(x.gb_per_s()));
-                let cpu = self.median(row, s, Sample::cpu_per_gb);
-                let _ = write!(out, " {} | {} |", shown(rate, 2), shown(cpu, 2));
-            }
-            let ratio = |f: &dyn Fn(&Sample) -> Option<f64>| {
-                Some(self.median(row, "consoled", f)? / self.median(row, "plain relay", f)?)
-            };
-            let rate = ratio(&|x| Some(x.gb_per_s()));
-            let cpu = ratio(&Sample::cpu_per_gb);
-            let _ = writeln!(
-                out,
-                " {} | {} |",
-                verdict(rate, |r| r >= THROUGHPUT_TARGET, THROUGHPUT_TARGET, ">="),
-                verdict(cpu, |r| r <= CPU_TARGET, CPU_TARGET, "<=")
-            );
-        }
-        out
+        table
     }
 }
 
-fn shown(value: Option<f64>, places: usize) -> String {
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}\n", self.title)?;
+        write!(f, "| measure |")?;
+        for c in &self.columns {
+            write!(f, " {c} |")?;
+        }
+        write!(f, "\n|---|")?;
+        for _ in &self.columns {
+            write!(f, "---|")?;
+        }
+        writeln!(f)?;
+        for (measure, cells) in &self.rows {
+            write!(f, "| {measure} |")?;
+            for c in cells {
+                write!(f, " {c} |")?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// A figure with `places` decimals, or `-` when there is none.
+pub fn shown(value: Option<f64>, places: usize) -> String {
     value.map_or_else(|| "-".to_owned(), |v| format!("{v:.places$}"))
 }
 
-fn verdict(ratio: Option<f64>, ok: impl Fn(f64) -> bool, target: f64, op: &str) -> String {
-    match ratio {
-        Some(r) if r.is_finite() => {
-            format!(
-                "{r:.2}x {} (target {op} {target})",
-                if ok(r) { "ok" } else { "MISS" }
-            )
+/// Which side of its bound a figure must be on.
+#[derive(Debug, Clone, Copy)]
+pub enum Bound {
+    /// At least the bound.
+    AtLeast(f64),
+    /// At most the bound.
+    AtMost(f64),
+}
+
+/// Targets and how the run did against them.
+#[derive(Debug, Default)]
+pub struct Targets {
+    lines: Vec<String>,
+}
+
+impl Targets {
+    /// Checks `value` (in `unit`) against `bound`; a missing figure is a
+    /// MISS, never an ok.
+    pub fn check(&mut self, what: &str, value: Option<f64>, bound: Bound, unit: &str) {
+        let (ok, target) = match (bound, value) {
+            (Bound::AtLeast(b), Some(v)) => (v >= b, format!(">= {b}{unit}")),
+            (Bound::AtMost(b), Some(v)) => (v <= b, format!("<= {b}{unit}")),
+            (Bound::AtLeast(b), None) => (false, format!(">= {b}{unit}")),
+            (Bound::AtMost(b), None) => (false, format!("<= {b}{unit}")),
+        };
+        let mut line = String::new();
+        let _ = write!(
+            line,
+            "- {what}: {}{unit} (target {target}) {}",
+            shown(value, 2),
+            if ok { "ok" } else { "MISS" }
+        );
+        self.lines.push(line);
+    }
+}
+
+impl fmt::Display for Targets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for line in &self.lines {
+            writeln!(f, "{line}")?;
         }
-        _ => "-".to_owned(),
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 50.0), Some(50.0));
+        assert_eq!(percentile(&v, 99.0), Some(99.0));
+        assert_eq!(percentile(&[3.0, 1.0, 2.0], 50.0), Some(2.0));
+        assert_eq!(percentile(&[], 50.0), None);
+    }
+
+    #[test]
+    fn a_missing_figure_misses() {
+        let mut t = Targets::default();
+        t.check("x", None, Bound::AtLeast(1.0), "");
+        t.check("y", Some(2.0), Bound::AtMost(3.0), " ms");
+        let text = t.to_string();
+        assert!(text.contains("- x: - (target >= 1) MISS"), "{text}");
+        assert!(text.contains("- y: 2.00 ms (target <= 3 ms) ok"), "{text}");
     }
 }

@@ -9,34 +9,133 @@ use std::time::{Duration, Instant};
 
 use crate::client::Wire;
 
-/// Where a client connects, how, and whose CPU to charge.
-pub trait Subject {
-    /// The name in tables.
-    fn name(&self) -> &'static str;
-    /// The process to charge CPU to, if any.
-    fn pid(&self) -> Option<u32>;
-    /// Where clients connect.
-    fn addr(&self) -> SocketAddr;
-    /// A fresh client's wire (a WebSocket subject mints a token per call).
-    fn wire(&self) -> impl std::future::Future<Output = Result<Wire, String>> + Send;
+/// What a scenario measures, each reached its own way.
+pub enum Subject {
+    /// Straight to the backend: the floor.
+    Direct(SocketAddr),
+    /// The one-hop limit.
+    PlainRelay(PlainRelay),
+    /// Nova's novncproxy's engine.
+    Websockify(Websockify),
+    /// Us.
+    Consoled(Consoled),
 }
 
-/// Straight to the backend: the floor.
-pub struct Direct(pub SocketAddr);
+impl Subject {
+    /// The name in tables.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Subject::Direct(_) => "direct TCP",
+            Subject::PlainRelay(_) => "plain relay",
+            Subject::Websockify(_) => "websockify",
+            Subject::Consoled(_) => "consoled",
+        }
+    }
 
-impl Subject for Direct {
-    fn name(&self) -> &'static str {
-        "direct TCP"
+    /// The process to charge CPU and memory to, if any.
+    pub fn pid(&self) -> Option<u32> {
+        match self {
+            Subject::Direct(_) => None,
+            Subject::PlainRelay(r) => Some(r.process.0.id()),
+            Subject::Websockify(w) => Some(w.process.0.id()),
+            Subject::Consoled(c) => Some(c.process.0.id()),
+        }
     }
-    fn pid(&self) -> Option<u32> {
-        None
+
+    /// Where clients connect.
+    pub fn addr(&self) -> SocketAddr {
+        match self {
+            Subject::Direct(addr) => *addr,
+            Subject::PlainRelay(r) => r.addr,
+            Subject::Websockify(w) => w.addr,
+            Subject::Consoled(c) => c.proxy,
+        }
     }
-    fn addr(&self) -> SocketAddr {
-        self.0
+
+    /// A fresh client's wire; consoled mints a console (a token) per call.
+    ///
+    /// # Errors
+    /// When minting fails.
+    pub async fn wire(&self) -> Result<Wire, String> {
+        match self {
+            Subject::Direct(_) | Subject::PlainRelay(_) => Ok(Wire::Raw),
+            Subject::Websockify(_) => Ok(Wire::WebSocket("/".into())),
+            Subject::Consoled(c) => Ok(Wire::WebSocket(c.mint().await?)),
+        }
     }
-    async fn wire(&self) -> Result<Wire, String> {
-        Ok(Wire::Raw)
+}
+
+/// websockify from PyPI (installed by [`websockify_venv`]) in front of
+/// the backend, as Nova's novncproxy runs it, without token plugins.
+pub struct Websockify {
+    process: Process,
+    addr: SocketAddr,
+}
+
+impl Websockify {
+    /// Starts `venv`'s websockify in front of `backend`.
+    ///
+    /// # Errors
+    /// When it does not start listening.
+    pub fn start(venv: &Path, backend: SocketAddr) -> Result<Websockify, String> {
+        let addr = free_port()?;
+        let child = Command::new(venv.join("bin/websockify"))
+            .args([addr.to_string(), backend.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("websockify: {e}"))?;
+        let process = Process(child);
+        wait_listening(addr)?;
+        Ok(Websockify { process, addr })
     }
+}
+
+/// The websockify version measured against.
+const WEBSOCKIFY: &str = "websockify==0.13.0";
+
+/// A virtualenv with websockify, under the bench's target folder; made
+/// with `python3 -m venv` and pip when missing.
+///
+/// # Errors
+/// When python3 or pip fail.
+pub fn websockify_venv() -> Result<PathBuf, String> {
+    let venv = target_dir()?.join("bench-venv");
+    if venv.join("bin/websockify").exists() {
+        return Ok(venv);
+    }
+    let run = |cmd: &mut Command| -> Result<(), String> {
+        let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
+        status
+            .success()
+            .then_some(())
+            .ok_or_else(|| format!("{cmd:?} failed: {status}"))
+    };
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "-q",
+        "--disable-pip-version-check",
+        WEBSOCKIFY,
+        "numpy",
+    ]))?;
+    Ok(venv)
+}
+
+/// The target folder this bench was built in (target/, above its profile).
+fn target_dir() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let profile = exe.parent().ok_or("bench executable has no folder")?;
+    let profile = if profile.ends_with("deps") {
+        profile.parent().unwrap_or(profile)
+    } else {
+        profile
+    };
+    profile
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| "bench executable is not in a target folder".into())
 }
 
 /// A child process, killed on drop.
@@ -46,6 +145,47 @@ impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// The bench itself, re-run as a helper process (`consoled-bench <args>`)
+/// listening on a fresh port.
+fn bench_child(args: &[&str]) -> Result<(Process, SocketAddr), String> {
+    let addr = free_port()?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let child = Command::new(exe)
+        .args(args)
+        .args(["--listen", &addr.to_string()])
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{args:?}: {e}"))?;
+    let process = Process(child);
+    wait_listening(addr)?;
+    Ok((process, addr))
+}
+
+/// The HTTP limit (`consoled-bench axum-limit`): a fixed JSON answer.
+pub struct AxumLimit {
+    _process: Process,
+    addr: SocketAddr,
+}
+
+impl AxumLimit {
+    /// Starts it.
+    ///
+    /// # Errors
+    /// When it does not start listening.
+    pub fn start() -> Result<AxumLimit, String> {
+        let (process, addr) = bench_child(&["axum-limit"])?;
+        Ok(AxumLimit {
+            _process: process,
+            addr,
+        })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 }
 
@@ -80,21 +220,6 @@ impl PlainRelay {
     }
 }
 
-impl Subject for PlainRelay {
-    fn name(&self) -> &'static str {
-        "plain relay"
-    }
-    fn pid(&self) -> Option<u32> {
-        Some(self.process.0.id())
-    }
-    fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-    async fn wire(&self) -> Result<Wire, String> {
-        Ok(Wire::Raw)
-    }
-}
-
 /// `consoled serve` with one serial listener in front of the backend.
 pub struct Consoled {
     process: Process,
@@ -105,7 +230,7 @@ pub struct Consoled {
 }
 
 /// The id of the one server of the bench's inventory.
-const SERVER: &str = "bench-server-1";
+pub const SERVER: &str = "bench-server-1";
 
 impl Consoled {
     /// Starts `binary serve` with a serial console at `backend`, and
@@ -156,6 +281,11 @@ impl Consoled {
         })
     }
 
+    /// The API's address.
+    pub fn api(&self) -> SocketAddr {
+        self.api
+    }
+
     /// Mints a serial console and returns its URL's request target.
     async fn mint(&self) -> Result<String, String> {
         let response = self
@@ -182,21 +312,6 @@ impl Consoled {
             .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned()))
             .ok_or_else(|| format!("odd console URL {url}"))?;
         Ok(target)
-    }
-}
-
-impl Subject for Consoled {
-    fn name(&self) -> &'static str {
-        "consoled"
-    }
-    fn pid(&self) -> Option<u32> {
-        Some(self.process.0.id())
-    }
-    fn addr(&self) -> SocketAddr {
-        self.proxy
-    }
-    async fn wire(&self) -> Result<Wire, String> {
-        Ok(Wire::WebSocket(self.mint().await?))
     }
 }
 

@@ -41,8 +41,8 @@ impl Sample {
 ///
 /// # Errors
 /// A failed connection, a short or corrupted transfer.
-pub async fn measure<S: Subject>(
-    subject: &S,
+pub async fn measure(
+    subject: &Subject,
     backend: &mut Backend,
     direction: Direction,
     streams: usize,
@@ -57,11 +57,7 @@ pub async fn measure<S: Subject>(
     }
     let cpu_before = subject.pid().map(cpu_time).transpose()?;
     let started = Instant::now();
-    backend.go(Job {
-        direction,
-        per_stream,
-        verify,
-    });
+    backend.go(Job::bulk(direction, per_stream, verify));
     match direction {
         Direction::Down => {
             let got = try_join_all(clients.into_iter().map(|c| c.download(verify))).await?;
