@@ -43,11 +43,41 @@ pub const NOVA_CONSOLE_TYPES: &[CatalogEntry] = &[
 /// The first microversion of `remote-consoles`.
 pub const REMOTE_CONSOLES_MIN_VERSION: Microversion = Microversion::new(2, 6);
 
+/// The first microversion that accepts (protocol, type), or `None` when
+/// the wire contract does not pair them. A `const fn`, so that
+/// [`DriverDescriptor::new`](crate::DriverDescriptor::new) takes a driver's
+/// microversion from this table instead of the driver restating it.
+pub const fn min_version(protocol: &str, console_type: &str) -> Option<Microversion> {
+    let mut i = 0;
+    while i < NOVA_CONSOLE_TYPES.len() {
+        let entry = &NOVA_CONSOLE_TYPES[i];
+        if same(entry.protocol, protocol) && same(entry.console_type, console_type) {
+            return Some(entry.min_version);
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Whether the wire contract pairs `console_type` with `protocol`.
 pub fn is_known_pair(protocol: &str, console_type: &str) -> bool {
-    NOVA_CONSOLE_TYPES
-        .iter()
-        .any(|e| e.protocol == protocol && e.console_type == console_type)
+    min_version(protocol, console_type).is_some()
+}
+
+/// `a == b`, which `str`'s `PartialEq` cannot do in a `const fn`.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// The protocols `remote-consoles` accepts at `version`, sorted.
@@ -86,5 +116,20 @@ mod tests {
         assert!(!types_at(v(98)).contains(&"spice-direct"));
         assert!(types_at(v(99)).contains(&"spice-direct"));
         assert!(is_known_pair("vnc", "xvpvnc") && !is_known_pair("vnc", "serial"));
+    }
+
+    #[test]
+    fn min_version_reads_the_table() {
+        for entry in NOVA_CONSOLE_TYPES {
+            assert_eq!(
+                min_version(entry.protocol, entry.console_type),
+                Some(entry.min_version)
+            );
+        }
+        const WEBMKS: Option<Microversion> = min_version("mks", "webmks");
+        assert_eq!(WEBMKS, Some(Microversion::new(2, 8)));
+        assert_eq!(min_version("vnc", "serial"), None);
+        assert_eq!(min_version("vnc", "novn"), None);
+        assert_eq!(min_version("telnet", "telnet-ws"), None);
     }
 }

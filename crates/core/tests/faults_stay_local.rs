@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use consoled_core::{
     async_trait, with_token_query, BackendStream, ConnectInfo, ConsoleDriver, ConsoleError,
-    DispatchSettings, Dispatcher, DriverDescriptor, Front, Identity, MemoryTokenStore,
-    Microversion, Registry, Server, StoreError, Token, TokenHash, TokenRecord, TokenStore, Url,
+    DispatchSettings, Dispatcher, DriverDescriptor, Identity, MemoryTokenStore, Registry, Server,
+    StoreError, Token, TokenHash, TokenRecord, TokenStore, Url,
 };
 use consoled_driver_vnc_novnc::NoVncDriver;
 use consoled_testkit::{FakeBackend, ServerBuilder};
@@ -23,14 +23,8 @@ enum Fault {
 /// A serial/serial driver that fails in the way it is told to.
 struct Faulty(Fault);
 
-const FAULTY: DriverDescriptor = DriverDescriptor {
-    protocol: "serial",
-    console_type: "serial",
-    crate_name: "faults-test",
-    min_version: Microversion::new(2, 6),
-    front: Front::WebSocket,
-    default_base_url: "ws://127.0.0.1:6083/",
-};
+const FAULTY: DriverDescriptor =
+    DriverDescriptor::new("serial", "serial", "faults-test", "ws://127.0.0.1:6083/");
 
 #[async_trait]
 impl ConsoleDriver for Faulty {

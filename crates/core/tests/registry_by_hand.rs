@@ -58,9 +58,10 @@ async fn without_the_spice_crate_spice_types_are_501() {
 /// Claims vnc/novnc from another crate.
 struct Impostor;
 
-const IMPOSTOR: DriverDescriptor = DriverDescriptor {
-    crate_name: "consoled-driver-novnc-fork",
-    ..consoled_driver_vnc_novnc::DESCRIPTOR
+const IMPOSTOR: DriverDescriptor = {
+    let mut descriptor = consoled_driver_vnc_novnc::DESCRIPTOR;
+    descriptor.crate_name = "consoled-driver-novnc-fork";
+    descriptor
 };
 
 #[async_trait]

@@ -3,14 +3,15 @@
 use std::sync::Arc;
 
 use consoled_core::{
-    async_trait, with_token_query, BackendStream, ConnectInfo, ConsoleDriver, ConsoleError,
-    DriverDescriptor, Server, Token, TokenRecord, Url,
+    async_trait, BackendStream, ConnectInfo, ConsoleDriver, ConsoleError, DriverDescriptor, Server,
+    TokenRecord,
 };
 use rustls::crypto::CryptoProvider;
 
 use crate::{access, authd, DESCRIPTOR};
 
-/// VMware WebMKS: token in `token`, authd exchange to the host.
+/// VMware WebMKS: the token in `token` (the trait's default); minting
+/// checks the MKS access data, connecting does the authd exchange.
 #[derive(Debug, Clone)]
 pub struct WebMksDriver {
     provider: Arc<CryptoProvider>,
@@ -32,7 +33,7 @@ impl ConsoleDriver for WebMksDriver {
     }
 
     async fn connect_info(&self, server: &Server) -> Result<ConnectInfo, ConsoleError> {
-        let info = server.connect_info(DESCRIPTOR.protocol, "MKS")?;
+        let info = server.connect_info(DESCRIPTOR.protocol, DESCRIPTOR.label)?;
         access::parse(info.internal_access_path.as_deref()).map_err(|why| {
             ConsoleError::BadRequest(format!(
                 "Instance {} has an unusable MKS console: {why}.",
@@ -40,10 +41,6 @@ impl ConsoleDriver for WebMksDriver {
             ))
         })?;
         Ok(info)
-    }
-
-    fn access_url(&self, base: &Url, token: &Token) -> Result<Url, ConsoleError> {
-        Ok(with_token_query(base, token))
     }
 
     async fn connect(&self, record: &TokenRecord) -> Result<BackendStream, ConsoleError> {
@@ -64,7 +61,7 @@ impl ConsoleDriver for WebMksDriver {
 mod tests {
     use super::*;
     use consoled_core::catalog::NOVA_CONSOLE_TYPES;
-    use consoled_core::Endpoint;
+    use consoled_core::{Endpoint, Token, Url};
     use consoled_testkit::ServerBuilder;
 
     fn mks_server(access: Option<&str>) -> Server {

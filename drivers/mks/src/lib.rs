@@ -6,19 +6,18 @@ mod driver;
 mod lines;
 mod pin;
 
-use consoled_core::{DriverDescriptor, Front, Microversion};
+use consoled_core::DriverDescriptor;
 
 pub use driver::WebMksDriver;
 
 /// What the `mks/webmks` driver declares.
-pub const DESCRIPTOR: DriverDescriptor = DriverDescriptor {
-    protocol: "mks",
-    console_type: "webmks",
-    crate_name: env!("CARGO_PKG_NAME"),
-    min_version: Microversion::new(2, 8),
-    front: Front::WebSocket,
-    default_base_url: "http://127.0.0.1:6090/",
-};
+pub const DESCRIPTOR: DriverDescriptor = DriverDescriptor::new(
+    "mks",
+    "webmks",
+    env!("CARGO_PKG_NAME"),
+    "http://127.0.0.1:6090/",
+)
+.with_label("MKS");
 
 /// The authd line reader, for the fuzz targets in `fuzz/`: not part of the
 /// API, and absent without the `fuzzing` feature.

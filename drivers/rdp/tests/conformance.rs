@@ -2,12 +2,7 @@
 //! RDP fake, and the backend leg is a plain TCP relay, so a byte echo
 //! stands in.
 
-use std::sync::Arc;
-
-use consoled_driver_rdp::RdpHtml5Driver;
-use consoled_testkit::conformance::{run_driver_conformance, EndpointKind};
-
-#[tokio::test]
-async fn rdp_html5_conforms() {
-    run_driver_conformance(Arc::new(RdpHtml5Driver), EndpointKind::SerialEcho).await;
+consoled_testkit::driver_conformance! {
+    driver: consoled_driver_rdp::RdpHtml5Driver,
+    endpoint: consoled_testkit::SerialEcho,
 }

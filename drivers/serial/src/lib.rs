@@ -1,20 +1,25 @@
 #![doc = include_str!("../README.md")]
 
-mod driver;
-
-use consoled_core::{DriverDescriptor, Front, Microversion};
-
-pub use driver::SerialDriver;
+use consoled_core::{ConsoleDriver, DriverDescriptor};
 
 /// What the `serial/serial` driver declares.
-pub const DESCRIPTOR: DriverDescriptor = DriverDescriptor {
-    protocol: "serial",
-    console_type: "serial",
-    crate_name: env!("CARGO_PKG_NAME"),
-    min_version: Microversion::new(2, 6),
-    front: Front::WebSocket,
-    default_base_url: "ws://127.0.0.1:6083/",
-};
+pub const DESCRIPTOR: DriverDescriptor = DriverDescriptor::new(
+    "serial",
+    "serial",
+    env!("CARGO_PKG_NAME"),
+    "ws://127.0.0.1:6083/",
+);
+
+/// Serial consoles over WebSocket: every method is the trait's default
+/// (the `serial` endpoint, the token in `token`, a plain TCP backend).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SerialDriver;
+
+impl ConsoleDriver for SerialDriver {
+    fn descriptor(&self) -> &DriverDescriptor {
+        &DESCRIPTOR
+    }
+}
 
 inventory::submit! {
     consoled_core::DriverRegistration::new(|| std::sync::Arc::new(SerialDriver))

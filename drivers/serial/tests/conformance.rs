@@ -1,11 +1,6 @@
 //! The test kit's driver conformance suite for serial/serial, against a byte echo.
 
-use std::sync::Arc;
-
-use consoled_driver_serial::SerialDriver;
-use consoled_testkit::conformance::{run_driver_conformance, EndpointKind};
-
-#[tokio::test]
-async fn serial_conforms() {
-    run_driver_conformance(Arc::new(SerialDriver), EndpointKind::SerialEcho).await;
+consoled_testkit::driver_conformance! {
+    driver: consoled_driver_serial::SerialDriver,
+    endpoint: consoled_testkit::SerialEcho,
 }

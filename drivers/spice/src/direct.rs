@@ -1,15 +1,16 @@
 //! The `spice/spice-direct` driver: minting only.
 
 use consoled_core::{
-    async_trait, with_token_query, BackendStream, ConnectInfo, ConsoleDriver, ConsoleError,
-    DriverDescriptor, Server, Token, TokenRecord, Url,
+    async_trait, BackendStream, ConnectInfo, ConsoleDriver, ConsoleError, DriverDescriptor, Server,
+    TokenRecord,
 };
 
 use crate::{endpoint, DIRECT_DESCRIPTOR};
 
 /// spice-direct: native SPICE clients through an external SPICE proxy,
-/// which resolves the token through the console auth token API. We mint;
-/// we never connect.
+/// which resolves the token through the console auth token API. We mint
+/// (the endpoint must have a TLS port; the token in `token`, the trait's
+/// default); we never connect.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SpiceDirectDriver;
 
@@ -21,10 +22,6 @@ impl ConsoleDriver for SpiceDirectDriver {
 
     async fn connect_info(&self, server: &Server) -> Result<ConnectInfo, ConsoleError> {
         endpoint::tls_connect_info(server)
-    }
-
-    fn access_url(&self, base: &Url, token: &Token) -> Result<Url, ConsoleError> {
-        Ok(with_token_query(base, token))
     }
 
     async fn connect(&self, _record: &TokenRecord) -> Result<BackendStream, ConsoleError> {
@@ -39,7 +36,7 @@ impl ConsoleDriver for SpiceDirectDriver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use consoled_core::{catalog::NOVA_CONSOLE_TYPES, Front, TokenHash};
+    use consoled_core::{catalog::NOVA_CONSOLE_TYPES, Front, Token, TokenHash, Url};
 
     #[test]
     fn descriptor_matches_the_wire_contract() {

@@ -2,7 +2,9 @@
 
 use consoled_core::{ConnectInfo, ConsoleError, Server};
 
-const PROTOCOL: &str = "spice";
+use crate::DIRECT_DESCRIPTOR;
+
+const PROTOCOL: &str = DIRECT_DESCRIPTOR.protocol;
 
 /// The connect info of `server`'s SPICE console, TLS port included when it
 /// has one.
@@ -10,7 +12,7 @@ const PROTOCOL: &str = "spice";
 /// # Errors
 /// 400 when the server has no SPICE endpoint, or one without host or port.
 pub(crate) fn connect_info(server: &Server) -> Result<ConnectInfo, ConsoleError> {
-    server.connect_info(PROTOCOL, "SPICE")
+    server.connect_info(PROTOCOL, DIRECT_DESCRIPTOR.label)
 }
 
 /// As [`connect_info`], and the endpoint must have a TLS port: the only

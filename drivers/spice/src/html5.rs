@@ -1,34 +1,18 @@
 //! The `spice/spice-html5` driver.
 
-use consoled_core::backend::open_tcp_backend;
-use consoled_core::{
-    async_trait, with_token_query, BackendStream, ConnectInfo, ConsoleDriver, ConsoleError,
-    DriverDescriptor, Server, Token, TokenRecord, Url,
-};
+use consoled_core::{ConsoleDriver, DriverDescriptor};
 
-use crate::{endpoint, HTML5_DESCRIPTOR};
+use crate::HTML5_DESCRIPTOR;
 
-/// spice-html5 over a WebSocket: token in `token`, TCP to the plain port.
+/// spice-html5 over a WebSocket: every method is the trait's default (the
+/// `spice` endpoint, TLS port kept; the token in `token`; TCP to the plain
+/// port).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SpiceHtml5Driver;
 
-#[async_trait]
 impl ConsoleDriver for SpiceHtml5Driver {
     fn descriptor(&self) -> &DriverDescriptor {
         &HTML5_DESCRIPTOR
-    }
-
-    async fn connect_info(&self, server: &Server) -> Result<ConnectInfo, ConsoleError> {
-        endpoint::connect_info(server)
-    }
-
-    fn access_url(&self, base: &Url, token: &Token) -> Result<Url, ConsoleError> {
-        Ok(with_token_query(base, token))
-    }
-
-    async fn connect(&self, record: &TokenRecord) -> Result<BackendStream, ConsoleError> {
-        let stream = open_tcp_backend(&record.connect).await?;
-        Ok(Box::new(stream))
     }
 }
 
@@ -36,6 +20,7 @@ impl ConsoleDriver for SpiceHtml5Driver {
 mod tests {
     use super::*;
     use consoled_core::catalog::NOVA_CONSOLE_TYPES;
+    use consoled_core::{Token, Url};
 
     #[test]
     fn descriptor_matches_the_wire_contract() {

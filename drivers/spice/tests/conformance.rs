@@ -1,16 +1,16 @@
-//! The test kit's driver conformance suite for both SPICE types.
+//! The test kit's driver conformance suite for both SPICE types: html5
+//! against a SPICE server, direct against no backend of ours.
 
-use std::sync::Arc;
-
-use consoled_driver_spice::{SpiceDirectDriver, SpiceHtml5Driver};
-use consoled_testkit::conformance::{run_driver_conformance, EndpointKind};
-
-#[tokio::test]
-async fn spice_html5_conforms() {
-    run_driver_conformance(Arc::new(SpiceHtml5Driver), EndpointKind::Spice).await;
+mod spice_html5 {
+    consoled_testkit::driver_conformance! {
+        driver: consoled_driver_spice::SpiceHtml5Driver,
+        endpoint: consoled_testkit::SpiceEndpoint,
+    }
 }
 
-#[tokio::test]
-async fn spice_direct_conforms() {
-    run_driver_conformance(Arc::new(SpiceDirectDriver), EndpointKind::External).await;
+mod spice_direct {
+    consoled_testkit::driver_conformance! {
+        driver: consoled_driver_spice::SpiceDirectDriver,
+        endpoint: consoled_testkit::conformance::ExternalGateway,
+    }
 }

@@ -1,34 +1,21 @@
 //! The `vnc/novnc` driver.
 
-use consoled_core::backend::open_tcp_backend;
-use consoled_core::{
-    async_trait, BackendStream, ConnectInfo, ConsoleDriver, ConsoleError, DriverDescriptor, Server,
-    Token, TokenRecord, Url,
-};
+use consoled_core::{ConsoleDriver, ConsoleError, DriverDescriptor, Token, Url};
 
 use crate::{url_path, DESCRIPTOR};
 
-/// VNC through noVNC: token in noVNC's `path`, plain TCP backend.
+/// VNC through noVNC: the token goes inside noVNC's `path`; minting from
+/// the `vnc` endpoint and the plain TCP backend are the trait's defaults.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoVncDriver;
 
-#[async_trait]
 impl ConsoleDriver for NoVncDriver {
     fn descriptor(&self) -> &DriverDescriptor {
         &DESCRIPTOR
     }
 
-    async fn connect_info(&self, server: &Server) -> Result<ConnectInfo, ConsoleError> {
-        server.connect_info(DESCRIPTOR.protocol, "VNC")
-    }
-
     fn access_url(&self, base: &Url, token: &Token) -> Result<Url, ConsoleError> {
         Ok(url_path::with_token_in_path(base, token))
-    }
-
-    async fn connect(&self, record: &TokenRecord) -> Result<BackendStream, ConsoleError> {
-        let stream = open_tcp_backend(&record.connect).await?;
-        Ok(Box::new(stream))
     }
 }
 

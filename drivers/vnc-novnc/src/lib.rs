@@ -3,20 +3,19 @@
 mod driver;
 mod url_path;
 
-use consoled_core::{DriverDescriptor, Front, Microversion};
+use consoled_core::DriverDescriptor;
 
 pub use driver::NoVncDriver;
 pub use url_path::with_token_in_path;
 
 /// What the `vnc/novnc` driver declares.
-pub const DESCRIPTOR: DriverDescriptor = DriverDescriptor {
-    protocol: "vnc",
-    console_type: "novnc",
-    crate_name: env!("CARGO_PKG_NAME"),
-    min_version: Microversion::new(2, 6),
-    front: Front::WebSocket,
-    default_base_url: "http://127.0.0.1:6080/vnc_auto.html",
-};
+pub const DESCRIPTOR: DriverDescriptor = DriverDescriptor::new(
+    "vnc",
+    "novnc",
+    env!("CARGO_PKG_NAME"),
+    "http://127.0.0.1:6080/vnc_auto.html",
+)
+.with_label("VNC");
 
 inventory::submit! {
     consoled_core::DriverRegistration::new(|| std::sync::Arc::new(NoVncDriver))

@@ -1,20 +1,27 @@
 #![doc = include_str!("../README.md")]
 
-mod driver;
-
-use consoled_core::{DriverDescriptor, Front, Microversion};
-
-pub use driver::XvpVncDriver;
+use consoled_core::{ConsoleDriver, DriverDescriptor, Front};
 
 /// What the `vnc/xvpvnc` driver declares.
-pub const DESCRIPTOR: DriverDescriptor = DriverDescriptor {
-    protocol: "vnc",
-    console_type: "xvpvnc",
-    crate_name: env!("CARGO_PKG_NAME"),
-    min_version: Microversion::new(2, 6),
-    front: Front::RawTcp,
-    default_base_url: "http://127.0.0.1:6081/console",
-};
+pub const DESCRIPTOR: DriverDescriptor = DriverDescriptor::new(
+    "vnc",
+    "xvpvnc",
+    env!("CARGO_PKG_NAME"),
+    "http://127.0.0.1:6081/console",
+)
+.with_label("VNC")
+.with_front(Front::RawTcp);
+
+/// VNC over raw TCP: every method is the trait's default (the `vnc`
+/// endpoint, the token in `token`, a plain TCP backend).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct XvpVncDriver;
+
+impl ConsoleDriver for XvpVncDriver {
+    fn descriptor(&self) -> &DriverDescriptor {
+        &DESCRIPTOR
+    }
+}
 
 inventory::submit! {
     consoled_core::DriverRegistration::new(|| std::sync::Arc::new(XvpVncDriver))

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use consoled_core::{
-    async_trait, BackendStream, ConnectInfo, ConsoleDriver, ConsoleError, DriverDescriptor, Front,
-    Microversion, Registry, Server, Token, TokenRecord, Url,
+    async_trait, BackendStream, ConnectInfo, ConsoleDriver, ConsoleError, DriverDescriptor,
+    Registry, Server, Token, TokenRecord, Url,
 };
 use reqwest::Method;
 
@@ -82,14 +82,12 @@ impl Broken {
         stall: bool,
     ) -> Arc<dyn ConsoleDriver> {
         Arc::new(Broken {
-            descriptor: DriverDescriptor {
+            descriptor: DriverDescriptor::new(
                 protocol,
                 console_type,
-                crate_name: "broken-test-driver",
-                min_version: Microversion::new(2, 6),
-                front: Front::WebSocket,
-                default_base_url: "http://127.0.0.1:6080/",
-            },
+                "broken-test-driver",
+                "http://127.0.0.1:6080/",
+            ),
             stall,
         })
     }

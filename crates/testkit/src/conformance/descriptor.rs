@@ -3,10 +3,10 @@
 use consoled_core::catalog::NOVA_CONSOLE_TYPES;
 use consoled_core::{Front, Url};
 
-use super::subject::Subject;
-use super::EndpointKind;
+use super::endpoint::ConformanceEndpoint;
+use super::subject::{endpoint_name, Subject};
 
-pub(super) fn check(subject: &Subject, endpoint: EndpointKind) {
+pub(super) fn check<E: ConformanceEndpoint>(subject: &Subject) {
     const CHECK: &str = "descriptor";
     let d = &subject.descriptor;
     for (field, value) in [
@@ -55,11 +55,17 @@ pub(super) fn check(subject: &Subject, endpoint: EndpointKind) {
             ),
         ),
     }
+    // A driver that wrongly claims an external front would skip every
+    // round trip; one that wrongly denies it would be relayed to nothing.
     let external = d.front == Front::External;
-    if external != (endpoint == EndpointKind::External) {
+    if external != E::EXTERNAL {
         subject.fail(
             CHECK,
-            format!("front {} does not fit endpoint kind {endpoint:?}", d.front),
+            format!(
+                "front {} does not fit endpoint {}",
+                d.front,
+                endpoint_name::<E>()
+            ),
         );
     }
 }

@@ -1,26 +1,16 @@
 //! Error mapping: what a driver answers when things are wrong.
 
-use consoled_core::{ConsoleError, Endpoint};
+use consoled_core::ConsoleError;
 use tokio::net::TcpListener;
 
-use super::subject::{local_endpoint, Subject};
-use super::EndpointKind;
+use super::endpoint::ConformanceEndpoint;
+use super::subject::{Subject, SERVER_ID};
 use crate::ServerBuilder;
 
-pub(super) async fn check(subject: &Subject, endpoint: EndpointKind) {
-    no_endpoint_is_400(subject).await;
-    let port = closed_port().await;
-    if endpoint == EndpointKind::External {
-        external_connect_is_501(subject, port).await;
-    } else {
-        closed_port_is_503(subject, endpoint, port).await;
-    }
-}
-
-async fn no_endpoint_is_400(subject: &Subject) {
+pub(super) async fn no_endpoint_is_400(subject: &Subject) {
     const CHECK: &str = "connect_info without an endpoint";
     let other_protocol = format!("not-{}", subject.descriptor.protocol);
-    let server = ServerBuilder::new(super::subject::SERVER_ID, "conformance")
+    let server = ServerBuilder::new(SERVER_ID, "conformance")
         .endpoint(&other_protocol, "127.0.0.1", 5900)
         .build();
     match subject.connect_info(CHECK, &server).await {
@@ -36,13 +26,10 @@ async fn no_endpoint_is_400(subject: &Subject) {
     }
 }
 
-async fn external_connect_is_501(subject: &Subject, port: u16) {
+pub(super) async fn external_connect_is_501<E: ConformanceEndpoint>(subject: &Subject) {
     const CHECK: &str = "connect with an external front";
-    let endpoint = Endpoint {
-        tls_port: Some(port),
-        ..local_endpoint(port, None)
-    };
-    let record = subject.record_for(CHECK, endpoint).await;
+    let port = closed_port().await;
+    let record = subject.record_for(CHECK, E::unreachable(port)).await;
     match subject.connect(CHECK, &record).await {
         Err(ConsoleError::NotImplemented(_)) => {}
         Err(e) => subject.fail(CHECK, format!("expected 501, got {} ({e})", e.status())),
@@ -50,19 +37,10 @@ async fn external_connect_is_501(subject: &Subject, port: u16) {
     }
 }
 
-async fn closed_port_is_503(subject: &Subject, endpoint: EndpointKind, port: u16) {
+pub(super) async fn closed_port_is_503<E: ConformanceEndpoint>(subject: &Subject) {
     const CHECK: &str = "connect to a closed port";
-    let access_path = (endpoint == EndpointKind::Authd).then(|| {
-        serde_json::json!({
-            "ticket": "conformance-ticket",
-            "cfgFile": "[ds1] conformance/vm.vmx",
-            "thumbprint": "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33",
-        })
-        .to_string()
-    });
-    let record = subject
-        .record_for(CHECK, local_endpoint(port, access_path))
-        .await;
+    let port = closed_port().await;
+    let record = subject.record_for(CHECK, E::unreachable(port)).await;
     match subject.connect(CHECK, &record).await {
         Err(e) if e.status() == 503 => {}
         Err(e) => subject.fail(CHECK, format!("expected 503, got {} ({e})", e.status())),

@@ -1,68 +1,113 @@
-//! The driver conformance suite: one function every driver crate runs in
-//! its own tests.
+//! The driver conformance suite: one macro every driver crate invokes in
+//! its own tests, expanding to one named test per check.
 //!
-//! ```no_run
-//! # use std::sync::Arc;
-//! # use consoled_core::ConsoleDriver;
-//! # async fn demo(my_driver: Arc<dyn ConsoleDriver>) {
-//! use consoled_testkit::conformance::{run_driver_conformance, EndpointKind};
-//! run_driver_conformance(my_driver, EndpointKind::Rfb).await;
-//! # }
 //! ```
+//! // tests/conformance.rs of a driver crate (tokio is a dev-dependency):
+//! consoled_testkit::driver_conformance! {
+//!     driver: consoled_driver_serial::SerialDriver,
+//!     endpoint: consoled_testkit::SerialEcho,
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! `endpoint` names the fake backend: a type implementing
+//! [`ConformanceEndpoint`], one of the test kit's or the driver crate's
+//! own. The checks are the functions of [`checks`].
 
+pub mod checks;
 mod descriptor;
+mod endpoint;
 mod errors;
+mod kit_endpoints;
 mod round_trip;
 mod subject;
 mod urls;
 
-use std::sync::Arc;
+pub use endpoint::{echo_exchange, local_endpoint, ConformanceEndpoint, Refusal, Refused};
+pub use kit_endpoints::ExternalGateway;
 
-use consoled_core::ConsoleDriver;
-
-use subject::Subject;
-
-/// Which scripted endpoint stands in for the driver's backend in the
-/// round-trip checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndpointKind {
-    /// A VNC server ([`RfbServer`](crate::RfbServer)): the RFB handshake
-    /// and one frame, directly and through a `CONNECT` path.
-    Rfb,
-    /// A byte echo ([`SerialEcho`](crate::SerialEcho)): bytes come back,
-    /// directly and through a `CONNECT` path.
-    SerialEcho,
-    /// A SPICE server ([`SpiceEndpoint`](crate::SpiceEndpoint)): the link
-    /// reply is OK, then bytes echo.
-    Spice,
-    /// A VMware authd ([`AuthdEndpoint`](crate::AuthdEndpoint)): the
-    /// webmks exchange with either thumbprint form, then echo; a wrong
-    /// ticket is refused.
-    Authd,
-    /// No backend of ours: the type's front is
-    /// [`Front::External`](consoled_core::Front::External) and `connect`
-    /// must answer 501.
-    External,
-}
-
-/// Runs every conformance check against `driver`, whose backend is played
-/// by an endpoint of `endpoint`'s kind.
+/// Expands to the driver conformance suite: one test per function of
+/// [`conformance::checks`](crate::conformance::checks), each named after
+/// its check, so that a failure names the check and the others still run.
 ///
-/// It checks the descriptor (names, the pair and its microversion against
-/// [`consoled_core::catalog`], the default base URL, the front), the access
-/// URL against odd base URLs (the token exactly once, where the type puts
-/// it, every other base parameter kept), error mapping (no endpoint: 400;
-/// closed port: 503; external front: 501) and a connect-and-relay round
-/// trip through `driver.connect`.
+/// `driver` is an expression building the driver (evaluated once per
+/// test); `endpoint` is the [`ConformanceEndpoint`] type that plays its
+/// backend. Invoke it once per module (put two drivers of one crate in two
+/// modules); the crate needs `tokio` (with `macros` and `rt`) as a
+/// dev-dependency for `#[tokio::test]`.
 ///
-/// # Panics
-/// On the first failed check, with a message naming the driver, the check
-/// and what was expected. Every driver call runs under a generous timeout
-/// so that a hanging driver fails instead of hanging the test.
-pub async fn run_driver_conformance(driver: Arc<dyn ConsoleDriver>, endpoint: EndpointKind) {
-    let subject = Subject::new(driver);
-    descriptor::check(&subject, endpoint);
-    urls::check(&subject);
-    errors::check(&subject, endpoint).await;
-    round_trip::check(&subject, endpoint).await;
+/// ```
+/// mod spice_html5 {
+///     consoled_testkit::driver_conformance! {
+///         driver: consoled_driver_spice::SpiceHtml5Driver,
+///         endpoint: consoled_testkit::SpiceEndpoint,
+///     }
+/// }
+/// mod spice_direct {
+///     consoled_testkit::driver_conformance! {
+///         driver: consoled_driver_spice::SpiceDirectDriver,
+///         endpoint: consoled_testkit::conformance::ExternalGateway,
+///     }
+/// }
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! driver_conformance {
+    (driver: $driver:expr, endpoint: $endpoint:ty $(,)?) => {
+        #[test]
+        fn descriptor() {
+            $crate::conformance::checks::descriptor::<$endpoint>(::std::sync::Arc::new($driver));
+        }
+
+        #[test]
+        fn access_url() {
+            $crate::conformance::checks::access_url(::std::sync::Arc::new($driver));
+        }
+
+        #[tokio::test]
+        async fn connect_info_without_an_endpoint_is_400() {
+            $crate::conformance::checks::connect_info_without_an_endpoint_is_400(
+                ::std::sync::Arc::new($driver),
+            )
+            .await;
+        }
+
+        #[tokio::test]
+        async fn connect_to_a_closed_port_is_503() {
+            $crate::conformance::checks::connect_to_a_closed_port_is_503::<$endpoint>(
+                ::std::sync::Arc::new($driver),
+            )
+            .await;
+        }
+
+        #[tokio::test]
+        async fn connect_with_an_external_front_is_501() {
+            $crate::conformance::checks::connect_with_an_external_front_is_501::<$endpoint>(
+                ::std::sync::Arc::new($driver),
+            )
+            .await;
+        }
+
+        #[tokio::test]
+        async fn round_trip() {
+            $crate::conformance::checks::round_trip::<$endpoint>(::std::sync::Arc::new($driver))
+                .await;
+        }
+
+        #[tokio::test]
+        async fn round_trip_through_a_connect_path() {
+            $crate::conformance::checks::round_trip_through_a_connect_path::<$endpoint>(
+                ::std::sync::Arc::new($driver),
+            )
+            .await;
+        }
+
+        #[tokio::test]
+        async fn backend_refusals() {
+            $crate::conformance::checks::backend_refusals::<$endpoint>(::std::sync::Arc::new(
+                $driver,
+            ))
+            .await;
+        }
+    };
 }

@@ -135,12 +135,8 @@ impl Subject {
     }
 }
 
-/// A plain endpoint at `127.0.0.1:port`.
-pub(super) fn local_endpoint(port: u16, internal_access_path: Option<String>) -> Endpoint {
-    Endpoint {
-        host: "127.0.0.1".into(),
-        port,
-        tls_port: None,
-        internal_access_path,
-    }
+/// The endpoint type, named in failures: its path without the modules.
+pub(super) fn endpoint_name<E>() -> &'static str {
+    let full = std::any::type_name::<E>();
+    full.rsplit("::").next().unwrap_or(full)
 }

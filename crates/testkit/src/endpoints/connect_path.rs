@@ -16,7 +16,15 @@ const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Reads `CONNECT <path> HTTP/1.1` up to its blank line and answers `200`
 /// when the path is `expected`, `404` (then an error: the caller closes)
 /// when it is another, `400` when the request is no `CONNECT` at all.
-pub(crate) async fn expect_connect_path<S>(stream: &mut S, expected: &str) -> io::Result<()>
+///
+/// Every endpoint of the kit that can sit behind a `CONNECT` path uses it;
+/// a driver crate's own fake endpoint can too.
+///
+/// # Errors
+/// When the stream fails, no `CONNECT` request arrives within five seconds,
+/// or the request is not `CONNECT <expected>`; the peer has then been
+/// answered and the caller should close.
+pub async fn expect_connect_path<S>(stream: &mut S, expected: &str) -> io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {

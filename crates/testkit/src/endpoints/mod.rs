@@ -19,6 +19,7 @@ mod spice;
 
 pub use authd::{AuthdEndpoint, AuthdOptions};
 pub use clock::ClockFrames;
+pub use connect_path::expect_connect_path;
 pub use frames::{fill, FrameSource, GradientFrames};
 pub use rfb::{RfbOptions, RfbServer};
 pub use serial::SerialEcho;

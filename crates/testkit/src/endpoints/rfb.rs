@@ -65,6 +65,7 @@ impl std::fmt::Debug for RfbOptions {
 /// from its [`FrameSource`]. Malformed input closes that connection only.
 pub struct RfbServer {
     listener: Listener,
+    options: Arc<RfbOptions>,
 }
 
 impl RfbServer {
@@ -82,9 +83,15 @@ impl RfbServer {
     /// When 127.0.0.1 cannot be bound.
     pub async fn start_with(options: RfbOptions) -> io::Result<RfbServer> {
         let options = Arc::new(options);
+        let serving = options.clone();
         let listener =
-            Listener::spawn("rfb", move |stream| session(stream, options.clone())).await?;
-        Ok(RfbServer { listener })
+            Listener::spawn("rfb", move |stream| session(stream, serving.clone())).await?;
+        Ok(RfbServer { listener, options })
+    }
+
+    /// What it was started with.
+    pub fn options(&self) -> &RfbOptions {
+        &self.options
     }
 
     /// Where it listens.

@@ -14,6 +14,7 @@ use super::listener::Listener;
 /// behind a `CONNECT <path>` handshake.
 pub struct SerialEcho {
     listener: Listener,
+    connect_path: Arc<Option<String>>,
 }
 
 impl SerialEcho {
@@ -35,10 +36,19 @@ impl SerialEcho {
     }
 
     async fn spawn(path: Option<String>) -> io::Result<SerialEcho> {
-        let path: Arc<Option<String>> = Arc::new(path);
+        let connect_path: Arc<Option<String>> = Arc::new(path);
+        let path = connect_path.clone();
         let listener =
             Listener::spawn("serial-echo", move |stream| echo(stream, path.clone())).await?;
-        Ok(SerialEcho { listener })
+        Ok(SerialEcho {
+            listener,
+            connect_path,
+        })
+    }
+
+    /// The `CONNECT` path it requires, if any.
+    pub fn connect_path(&self) -> Option<&str> {
+        self.connect_path.as_deref()
     }
 
     /// Where it listens.
