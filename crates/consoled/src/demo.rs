@@ -125,7 +125,7 @@ pub async fn run(options: DemoOptions) -> Result<(), String> {
     let (trigger, shutdown) = Shutdown::new();
     shutdown::on_signals(trigger.clone())
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    let state = ApiState::new(dispatcher.clone()).with_identity(Arc::new(NoAuth));
+    let state = ApiState::new(dispatcher.clone(), Arc::new(NoAuth));
     let (api, api_addr) = api_service(api_addr, state, shutdown.clone()).await?;
     let proxy_settings = ProxySettings::default();
     let grace = proxy_settings.shutdown_grace;

@@ -77,7 +77,7 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
     let mut services = Vec::new();
     if roles.api {
         let state = match loaded.config.api.auth {
-            AuthMode::NoAuth => ApiState::new(dispatcher.clone()).with_identity(Arc::new(NoAuth)),
+            AuthMode::NoAuth => ApiState::new(dispatcher.clone(), Arc::new(NoAuth)),
         };
         let (service, _) = api_service(loaded.config.api.listen, state, shutdown.clone()).await?;
         services.push(service);
