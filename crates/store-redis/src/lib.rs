@@ -4,6 +4,8 @@ mod bounded;
 mod codec;
 mod keys;
 mod purge;
+mod settings;
 mod store;
 
+pub use settings::RedisSettings;
 pub use store::RedisTokenStore;
