@@ -6,7 +6,6 @@ use consoled_core::ConsoleError;
 use serde_json::Value;
 
 use crate::errors::ApiError;
-use crate::state::ApiState;
 
 /// The largest request body accepted (larger ones are a 413).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -14,13 +13,18 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// A request body parsed as JSON, checked as Nova checks it: at most
 /// [`MAX_BODY_BYTES`] (413), a JSON media type or none (415), well-formed
 /// JSON (400). The schema is the handler's business.
+///
+/// By hand rather than `via(axum::Json)`: Nova takes a body without a
+/// media type, and each refusal needs its own fault and message, which
+/// `Json`'s rejections do not map onto one to one. It reads no state, so
+/// it works in any.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct JsonBody(pub Value);
 
-impl FromRequest<ApiState> for JsonBody {
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, _: &ApiState) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, _: &S) -> Result<Self, Self::Rejection> {
         let too_large = || {
             ApiError(ConsoleError::OverLimit(format!(
                 "Request is too large: the limit is {MAX_BODY_BYTES} bytes."

@@ -1,16 +1,23 @@
 //! Who is calling: the pluggable provider and the development `noauth`.
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use consoled_core::{ConsoleError, Identity};
 
 use crate::errors::ApiError;
-use crate::state::ApiState;
 
 /// Authenticates a request from its headers. Embedders supply their own
 /// (a Keystone token check, a gateway's headers); [`NoAuth`] is for
 /// development and tests.
+///
+/// Async because a real provider asks another service (Keystone validates
+/// tokens over HTTP); `#[async_trait]` keeps it usable as
+/// `Arc<dyn IdentityProvider>`.
+#[async_trait]
 pub trait IdentityProvider: Send + Sync + 'static {
     /// The caller of a request with these headers.
     ///
@@ -18,7 +25,7 @@ pub trait IdentityProvider: Send + Sync + 'static {
     /// [`ConsoleError::Unauthorized`] when the credentials are missing or
     /// invalid; [`ConsoleError::ServiceUnavailable`] when the provider's own
     /// dependency is down.
-    fn identify(&self, headers: &HeaderMap) -> Result<Identity, ConsoleError>;
+    async fn identify(&self, headers: &HeaderMap) -> Result<Identity, ConsoleError>;
 }
 
 /// Nova's `noauth2` development mode: `X-Auth-Token: <user>:<project>`
@@ -30,8 +37,9 @@ pub trait IdentityProvider: Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoAuth;
 
+#[async_trait]
 impl IdentityProvider for NoAuth {
-    fn identify(&self, headers: &HeaderMap) -> Result<Identity, ConsoleError> {
+    async fn identify(&self, headers: &HeaderMap) -> Result<Identity, ConsoleError> {
         let unauthorized = || ConsoleError::Unauthorized("Authentication required".into());
         let mut tokens = headers.get_all("x-auth-token").iter();
         // Two tokens would leave it to us to pick whom to believe.
@@ -69,19 +77,24 @@ impl IdentityProvider for NoAuth {
 }
 
 /// The authenticated caller of the current request, as an extractor.
+///
+/// Works in any state that yields an `Arc<dyn IdentityProvider>` through
+/// [`FromRef`], such as [`ApiState`](crate::ApiState).
 #[derive(Debug, Clone)]
 pub struct Caller(pub Identity);
 
-impl FromRequestParts<ApiState> for Caller {
+impl<S> FromRequestParts<S> for Caller
+where
+    Arc<dyn IdentityProvider>: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &ApiState,
-    ) -> Result<Self, Self::Rejection> {
-        state
-            .identity
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let identity = Arc::<dyn IdentityProvider>::from_ref(state);
+        identity
             .identify(&parts.headers)
+            .await
             .map(Caller)
             .map_err(ApiError)
     }
@@ -97,49 +110,96 @@ mod tests {
         h
     }
 
-    #[test]
-    fn user_project_and_roles() {
-        let id = NoAuth.identify(&with_token("alice:demo")).unwrap();
+    #[tokio::test]
+    async fn user_project_and_roles() {
+        let id = NoAuth.identify(&with_token("alice:demo")).await.unwrap();
         assert_eq!(
             (id.user_id.as_str(), id.project_id.as_str()),
             ("alice", "demo")
         );
         assert_eq!(id.roles, ["member"]);
-        let id = NoAuth.identify(&with_token("bob:demo:reader")).unwrap();
+        let id = NoAuth
+            .identify(&with_token("bob:demo:reader"))
+            .await
+            .unwrap();
         assert_eq!(id.roles, ["reader"]);
         assert!(!id.can_create_console("demo"));
         let id = NoAuth
             .identify(&with_token("carol:demo:Reader, member"))
+            .await
             .unwrap();
         assert_eq!(id.roles, ["reader", "member"]);
     }
 
-    #[test]
-    fn admin_user_is_admin() {
-        let id = NoAuth.identify(&with_token("admin:admin")).unwrap();
+    #[tokio::test]
+    async fn admin_user_is_admin() {
+        let id = NoAuth.identify(&with_token("admin:admin")).await.unwrap();
         assert!(id.is_admin());
-        let id = NoAuth.identify(&with_token("admin:ops:reader")).unwrap();
+        let id = NoAuth
+            .identify(&with_token("admin:ops:reader"))
+            .await
+            .unwrap();
         assert!(id.is_admin() && id.has_role("reader"));
     }
 
-    #[test]
-    fn single_field_names_user_and_project() {
-        let id = NoAuth.identify(&with_token("demo")).unwrap();
+    #[tokio::test]
+    async fn single_field_names_user_and_project() {
+        let id = NoAuth.identify(&with_token("demo")).await.unwrap();
         assert_eq!(
             (id.user_id.as_str(), id.project_id.as_str()),
             ("demo", "demo")
         );
     }
 
-    #[test]
-    fn missing_or_empty_is_unauthorized() {
+    /// An embedder's own state: the extractor needs only its provider.
+    #[derive(Clone)]
+    struct EmbedderState {
+        identity: Arc<dyn IdentityProvider>,
+    }
+
+    impl FromRef<EmbedderState> for Arc<dyn IdentityProvider> {
+        fn from_ref(state: &EmbedderState) -> Self {
+            state.identity.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn caller_works_in_any_state_that_yields_a_provider() {
+        use axum::body::Body;
+        use axum::http::Request;
+        use tower::ServiceExt;
+
+        async fn who(Caller(id): Caller) -> String {
+            id.user_id
+        }
+        let app = axum::Router::new()
+            .route("/", axum::routing::get(who))
+            .with_state(EmbedderState {
+                identity: Arc::new(NoAuth),
+            });
+        let request = Request::get("/")
+            .header("x-auth-token", "alice:demo")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body = axum::body::to_bytes(response.into_body(), 64)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], b"alice");
+        let anonymous = Request::get("/").body(Body::empty()).unwrap();
+        assert_eq!(app.oneshot(anonymous).await.unwrap().status(), 401);
+    }
+
+    #[tokio::test]
+    async fn missing_or_empty_is_unauthorized() {
         for h in [
             HeaderMap::new(),
             with_token(""),
             with_token(":demo"),
             with_token("u:p:,"),
         ] {
-            assert_eq!(NoAuth.identify(&h).unwrap_err().status(), 401);
+            assert_eq!(NoAuth.identify(&h).await.unwrap_err().status(), 401);
         }
     }
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use consoled_api::{router, ApiState};
+use consoled_api::{router, ApiState, NoAuth};
 use consoled_core::{DispatchSettings, Dispatcher, MemoryTokenStore, Registry};
 use consoled_testkit::{FakeBackend, SequentialTokens, ServerBuilder};
 
@@ -47,7 +47,13 @@ async fn one_line_per_request_and_no_token() {
     .with_token_source(SequentialTokens::new("secret-token"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router(ApiState::new(dispatcher))).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router(ApiState::new(dispatcher, Arc::new(NoAuth))),
+        )
+        .await
+    });
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

@@ -4,58 +4,19 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-/// Every key of `consoled.toml`, shown by `consoled serve --help`.
-const CONFIG_KEYS: &str = "\
-CONFIGURATION (TOML; every key is optional unless marked; unknown keys are refused)
+/// What `serve`, `api` and `proxy --help` print after the options: every
+/// key of `consoled.toml`, generated from the settings structs, then the
+/// inventory's format and logging.
+fn config_help() -> String {
+    let keys = match crate::linked::registry() {
+        Ok(registry) => crate::config::help::config_keys(&registry),
+        Err(e) => format!("(the configuration keys cannot be listed: {e})\n"),
+    };
+    format!("{keys}\n{INVENTORY_AND_LOGGING}")
+}
 
-  [api]
-  listen = \"127.0.0.1:8774\"   address of the compute API (port 0: any free port)
-  auth = \"noauth\"             identity mode; noauth: X-Auth-Token: <user>:<project>[:<role>,...]
-                              (default role member; the user admin is an admin)
-
-  [tokens]
-  ttl_seconds = 600           how long a console token stays valid
-  store = \"memory\"            where token records live: memory (this process only) or
-                              redis (shared by every API and proxy node)
-  redis_url = \"redis://127.0.0.1:6379/\"   with store = redis (Redis 7 or later)
-  redis_key_prefix = \"consoled:\"  prefix of every key, so deployments can share a Redis
-
-  [consoles.<type>]           <type>: novnc, xvpvnc, spice-html5, spice-direct, serial,
-                              rdp-html5, webmks (a type whose driver is not linked is refused)
-  enabled = true              false: requests for this type get 400 Unavailable console type
-  base_url = \"<url>\"          base of the access URLs; defaults (Nova's):
-                                novnc        http://127.0.0.1:6080/vnc_auto.html
-                                xvpvnc       http://127.0.0.1:6081/console
-                                spice-html5  http://127.0.0.1:6082/spice_auto.html
-                                serial       ws://127.0.0.1:6083/
-                                webmks       http://127.0.0.1:6090/
-                                spice-direct http://127.0.0.1:13002/nova
-                                rdp-html5    http://127.0.0.1:6083/ (Nova has none; set yours)
-
-  [backend]
-  inventory = \"servers.toml\"  (required) server inventory, relative to this file
-
-  [proxy]                     the console proxies (consoled serve, consoled proxy)
-  allowed_origins = []        Origin hosts accepted besides the request's Host
-  enforce_session_timeout = false   true: close a session when its token expires
-  keepalive_seconds = 30      WebSocket ping and TCP keepalive interval (0: none);
-                              a dead peer's session is closed
-  idle_timeout_seconds = 0    close a session after this long without data (0: never)
-  max_frame_bytes = 1048576   largest frame a client may send (larger: close 1009)
-  max_sessions = 1024         sessions per listener (beyond: 503)
-  handshake_timeout_seconds = 10    time for TLS and the request head
-  shutdown_grace_seconds = 30 time sessions get to finish after SIGTERM/SIGINT
-
-  [[proxy.listeners]]         one per listening socket
-  listen = \"127.0.0.1:6080\"   (required) address
-  types = [\"novnc\"]           (required) console types served here; a token of another
-                              type is refused. WebSocket: novnc, spice-html5, serial,
-                              rdp-html5, webmks; raw TCP: xvpvnc (give it its own listener)
-  web_root = \"/usr/share/novnc\"   static pages; default /usr/share/novnc for novnc and
-                              /usr/share/spice-html5 for spice-html5 when installed
-  tls_cert = \"cert.pem\"       PEM chain for https/wss (with tls_key); paths are
-  tls_key = \"key.pem\"         relative to this file
-
+/// The server inventory's keys (`[backend] inventory`) and logging.
+const INVENTORY_AND_LOGGING: &str = "\
 SERVER INVENTORY (the file [backend] inventory names)
 
   [[servers]]
@@ -92,7 +53,7 @@ pub enum Command {
     /// Serve the compute console API and the console proxies until
     /// SIGTERM or SIGINT (which drain in-flight requests and sessions, then
     /// exit 0).
-    #[command(after_help = CONFIG_KEYS)]
+    #[command(after_help = config_help())]
     Serve {
         /// The configuration file.
         #[arg(long, short, value_name = "FILE", env = "CONSOLED_CONFIG")]
@@ -100,7 +61,7 @@ pub enum Command {
     },
     /// Serve only the compute console API (scale it apart from the
     /// proxies; they must then share a token store).
-    #[command(after_help = CONFIG_KEYS)]
+    #[command(after_help = config_help())]
     Api {
         /// The configuration file.
         #[arg(long, short, value_name = "FILE", env = "CONSOLED_CONFIG")]
@@ -108,7 +69,7 @@ pub enum Command {
     },
     /// Serve only the console proxies of [[proxy.listeners]] (scale them
     /// apart from the API; they must then share a token store).
-    #[command(after_help = CONFIG_KEYS)]
+    #[command(after_help = config_help())]
     Proxy {
         /// The configuration file.
         #[arg(long, short, value_name = "FILE", env = "CONSOLED_CONFIG")]

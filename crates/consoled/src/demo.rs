@@ -125,7 +125,7 @@ pub async fn run(options: DemoOptions) -> Result<(), String> {
     let (trigger, shutdown) = Shutdown::new();
     shutdown::on_signals(trigger.clone())
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    let state = ApiState::new(dispatcher.clone()).with_identity(Arc::new(NoAuth));
+    let state = ApiState::new(dispatcher.clone(), Arc::new(NoAuth));
     let (api, api_addr) = api_service(api_addr, state, shutdown.clone()).await?;
     let proxy_settings = ProxySettings::default();
     let grace = proxy_settings.shutdown_grace;
@@ -219,7 +219,7 @@ fn uuid_like_ticket() -> String {
 /// commands that mint fresh ones.
 async fn print_welcome(dispatcher: &Dispatcher, api: SocketAddr) -> Result<(), String> {
     let demo = Identity::new("demo", "demo", ["member"]);
-    let ttl = dispatcher.settings().token_ttl.as_secs() / 60;
+    let ttl = dispatcher.settings().token_ttl().as_secs() / 60;
     let mut out = format!(
         "consoled demo: the compute API on http://{api}/v2.1 and a console proxy per type.\n\
          Servers: web-1 ({WEB_1}) and db-1 ({DB_1}), project demo.\n\n\

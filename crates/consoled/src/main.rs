@@ -5,7 +5,6 @@ mod config;
 mod demo;
 mod inventory;
 mod linked;
-mod proxy_config;
 mod serve;
 mod shutdown;
 mod toml_error;

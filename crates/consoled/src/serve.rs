@@ -15,7 +15,7 @@ use consoled_proxy::{ListenerConfig, ProxyServer, ProxySettings};
 use consoled_store_redis::RedisTokenStore;
 use tokio::task::JoinSet;
 
-use crate::config::{self, AuthMode, StoreKind};
+use crate::config::{self, AuthMode, StoreKind, TokensSection};
 use crate::inventory::FileInventory;
 use crate::shutdown::{self, Shutdown, Trigger};
 
@@ -49,7 +49,7 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
     let registry = crate::linked::registry().map_err(|e| e.to_string())?;
     let loaded = config::load(config_path, &registry)?;
     let inventory = FileInventory::load(&loaded.inventory, &registry)?;
-    let store_kind = loaded.config.tokens.store;
+    let store_kind = loaded.config.tokens.store.store;
     if roles.proxy && !roles.api && store_kind == StoreKind::Memory {
         return Err(format!(
             "{}: tokens.store: \"memory\" keeps tokens inside one process, so a proxy \
@@ -77,7 +77,7 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
     let mut services = Vec::new();
     if roles.api {
         let state = match loaded.config.api.auth {
-            AuthMode::NoAuth => ApiState::new(dispatcher.clone()).with_identity(Arc::new(NoAuth)),
+            AuthMode::NoAuth => ApiState::new(dispatcher.clone(), Arc::new(NoAuth)),
         };
         let (service, _) = api_service(loaded.config.api.listen, state, shutdown.clone()).await?;
         services.push(service);
@@ -94,7 +94,7 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
         } else {
             let (service, _) = proxy_service(
                 dispatcher,
-                loaded.proxy_settings.clone(),
+                loaded.config.proxy.settings.clone(),
                 loaded.proxy_listeners.clone(),
                 shutdown.clone(),
             )
@@ -102,7 +102,7 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
             services.push(service);
         }
     }
-    let drain_limit = DRAIN_LIMIT.max(loaded.proxy_settings.shutdown_grace + DRAIN_MARGIN);
+    let drain_limit = DRAIN_LIMIT.max(loaded.config.proxy.settings.shutdown_grace + DRAIN_MARGIN);
     run_services(services, trigger, shutdown, drain_limit).await
 }
 
@@ -114,12 +114,12 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
 /// may start in any order.
 async fn token_store(
     config_path: &Path,
-    tokens: &config::TokensConfig,
+    tokens: &TokensSection,
 ) -> Result<Arc<dyn TokenStore>, String> {
-    let store: Arc<dyn TokenStore> = match tokens.store {
+    let store: Arc<dyn TokenStore> = match tokens.store.store {
         StoreKind::Memory => Arc::new(MemoryTokenStore::new()),
         StoreKind::Redis => {
-            let url = &tokens.redis_url;
+            let url = &tokens.redis.redis_url;
             let timeout = RedisTokenStore::DEFAULT_TIMEOUT;
             // First, so that an unusable URL is refused as the
             // configuration error it is, not logged as a Redis that is down.
@@ -132,7 +132,7 @@ async fn token_store(
                     lazy
                 }
             };
-            Arc::new(store.with_key_prefix(tokens.redis_key_prefix.clone()))
+            Arc::new(store.with_key_prefix(tokens.redis.redis_key_prefix.clone()))
         }
     };
     consoled_core::store::spawn_purger(&store, PURGE_EVERY);

@@ -6,6 +6,12 @@ use std::path::Path;
 /// deserialization error. The line and table come from the error's span;
 /// the message (toml's) names the offending key.
 pub fn one_line(path: &Path, source: &str, error: &toml::de::Error) -> String {
+    one_line_under(path, source, error, "")
+}
+
+/// [`one_line`] for an error of a section deserialized on its own, whose
+/// key paths start below `section` (empty: at the root).
+pub fn one_line_under(path: &Path, source: &str, error: &toml::de::Error, section: &str) -> String {
     let mut message = error.message().trim().replace('\n', " ");
     let Some(span) = error.span() else {
         return format!("{}: {message}", path.display());
@@ -17,11 +23,26 @@ pub fn one_line(path: &Path, source: &str, error: &toml::de::Error) -> String {
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     if before[line_start..].contains('=') {
         if let Some(key) = key_of(error) {
-            message = format!("{key}: {message}");
+            message = match section {
+                "" => format!("{key}: {message}"),
+                _ if key.starts_with('[') => format!("{section}{key}: {message}"),
+                _ => format!("{section}.{key}: {message}"),
+            };
         }
     }
+    at(path, source, span, &message)
+}
+
+/// `<file>:<line>: in [<table>]: <message>` for a place in `source`.
+pub fn at(path: &Path, source: &str, span: std::ops::Range<usize>, message: &str) -> String {
+    let start = span.start.min(source.len());
+    let before = source.get(..start).unwrap_or(source);
     let line = before.matches('\n').count() + 1;
-    let table = before
+    // Up to the end of the line, so that a key in a header names its table.
+    let line_end = source[start..]
+        .find('\n')
+        .map_or(source.len(), |i| start + i);
+    let table = source[..line_end]
         .lines()
         .rev()
         .map(str::trim)

@@ -60,6 +60,22 @@ fn serve_help_documents_every_key() {
         "base_url",
         "[backend]",
         "inventory",
+        "redis_url",
+        "redis_key_prefix",
+        "[proxy]",
+        "allowed_origins",
+        "enforce_session_timeout",
+        "keepalive_seconds",
+        "idle_timeout_seconds",
+        "max_frame_bytes",
+        "max_sessions",
+        "handshake_timeout_seconds",
+        "shutdown_grace_seconds",
+        "[[proxy.listeners]]",
+        "types",
+        "web_root",
+        "tls_cert",
+        "tls_key",
         "[[servers]]",
         "project_id",
         "status",
@@ -150,6 +166,188 @@ fn bad_values_are_refused() {
     assert!(line.contains("tokens.ttl_seconds"), "{line}");
     let line = refused("[api]\nlisten = \"127.0.0.1:0\"\n", SERVER);
     assert!(line.contains("backend.inventory"), "{line}");
+}
+
+/// Every key that can be refused, spoiled one at a time in an otherwise
+/// good file: a value of the wrong type is refused while parsing, with its
+/// line (`consoled.toml:<line>: in [<table>]: <key.path>: `); a value its
+/// owner cannot honour is refused after (`consoled.toml: <key.path>: `).
+#[test]
+fn every_refusable_key_is_named_as_written() {
+    const LISTENER: &str = "[[proxy.listeners]]\nlisten = \"127.0.0.1:0\"\ntypes = [\"novnc\"]\n";
+    let parse =
+        |line: usize, table: &str, key: &str| format!("consoled.toml:{line}: in {table}: {key}: ");
+    let check = |key: &str| format!("consoled.toml: {key}: ");
+    let cases: Vec<(String, String)> = vec![
+        // [api]
+        (
+            "[api]\nlisten = \"nowhere\"\n".into(),
+            parse(2, "[api]", "api.listen"),
+        ),
+        (
+            "[api]\nauth = \"keystone\"\n".into(),
+            parse(2, "[api]", "api.auth"),
+        ),
+        // [tokens]
+        (
+            "[tokens]\nttl_seconds = \"ten\"\n".into(),
+            parse(2, "[tokens]", "tokens.ttl_seconds"),
+        ),
+        (
+            "[tokens]\nttl_seconds = 0\n".into(),
+            check("tokens.ttl_seconds") + "must be at least 1",
+        ),
+        (
+            "[tokens]\nttl_seconds = 86401\n".into(),
+            check("tokens.ttl_seconds") + "must be at most 86400",
+        ),
+        (
+            "[tokens]\nstore = \"disk\"\n".into(),
+            parse(2, "[tokens]", "tokens.store"),
+        ),
+        (
+            "[tokens]\nredis_url = 6379\n".into(),
+            parse(2, "[tokens]", "tokens.redis_url"),
+        ),
+        (
+            "[tokens]\nstore = \"redis\"\nredis_url = \"nonsense\"\n".into(),
+            check("tokens.redis_url"),
+        ),
+        (
+            "[tokens]\nredis_key_prefix = []\n".into(),
+            parse(2, "[tokens]", "tokens.redis_key_prefix"),
+        ),
+        // [consoles.<type>]
+        (
+            "[consoles.novnc]\nenabled = \"yes\"\n".into(),
+            parse(2, "[consoles.novnc]", "consoles.novnc.enabled"),
+        ),
+        (
+            "[consoles.novnc]\nbase_url = \"vnc_auto.html\"\n".into(),
+            parse(2, "[consoles.novnc]", "consoles.novnc.base_url"),
+        ),
+        (
+            "[consoles.novnc]\nbase_url = \"mailto:a@b\"\n".into(),
+            check("consoles.novnc.base_url"),
+        ),
+        (
+            "[consoles.teletype]\nenabled = true\n".into(),
+            check("consoles.teletype") + "no linked driver",
+        ),
+        // [backend]
+        (
+            "[backend]\ninventory = 5\n".into(),
+            parse(2, "[backend]", "backend.inventory"),
+        ),
+        // [proxy]
+        (
+            "[proxy]\nallowed_origins = \"*\"\n".into(),
+            parse(2, "[proxy]", "proxy.allowed_origins"),
+        ),
+        (
+            "[proxy]\nenforce_session_timeout = 1\n".into(),
+            parse(2, "[proxy]", "proxy.enforce_session_timeout"),
+        ),
+        (
+            "[proxy]\nkeepalive_seconds = -1\n".into(),
+            parse(2, "[proxy]", "proxy.keepalive_seconds"),
+        ),
+        (
+            "[proxy]\nkeepalive_seconds = 86401\n".into(),
+            check("proxy.keepalive_seconds") + "must be at most 86400",
+        ),
+        (
+            "[proxy]\nidle_timeout_seconds = \"1h\"\n".into(),
+            parse(2, "[proxy]", "proxy.idle_timeout_seconds"),
+        ),
+        (
+            "[proxy]\nidle_timeout_seconds = 604801\n".into(),
+            check("proxy.idle_timeout_seconds") + "must be at most 604800",
+        ),
+        (
+            "[proxy]\nmax_frame_bytes = 1.5\n".into(),
+            parse(2, "[proxy]", "proxy.max_frame_bytes"),
+        ),
+        (
+            "[proxy]\nmax_frame_bytes = 124\n".into(),
+            check("proxy.max_frame_bytes") + "must be between 125 and 67108864",
+        ),
+        (
+            "[proxy]\nmax_frame_bytes = 67108865\n".into(),
+            check("proxy.max_frame_bytes") + "must be between 125 and 67108864",
+        ),
+        (
+            "[proxy]\nmax_sessions = -5\n".into(),
+            parse(2, "[proxy]", "proxy.max_sessions"),
+        ),
+        (
+            "[proxy]\nmax_sessions = 0\n".into(),
+            check("proxy.max_sessions") + "must be between 1 and ",
+        ),
+        (
+            "[proxy]\nhandshake_timeout_seconds = true\n".into(),
+            parse(2, "[proxy]", "proxy.handshake_timeout_seconds"),
+        ),
+        (
+            "[proxy]\nhandshake_timeout_seconds = 0\n".into(),
+            check("proxy.handshake_timeout_seconds") + "must be at least 1",
+        ),
+        (
+            "[proxy]\nhandshake_timeout_seconds = 301\n".into(),
+            check("proxy.handshake_timeout_seconds") + "must be at most 300",
+        ),
+        (
+            "[proxy]\nshutdown_grace_seconds = \"soon\"\n".into(),
+            parse(2, "[proxy]", "proxy.shutdown_grace_seconds"),
+        ),
+        (
+            "[proxy]\nshutdown_grace_seconds = 3601\n".into(),
+            check("proxy.shutdown_grace_seconds") + "must be at most 3600",
+        ),
+        // [[proxy.listeners]]
+        (
+            "[[proxy.listeners]]\nlisten = \"x\"\ntypes = [\"novnc\"]\n".into(),
+            parse(2, "[[proxy.listeners]]", "proxy.listeners[0].listen"),
+        ),
+        (
+            "[[proxy.listeners]]\nlisten = \"127.0.0.1:0\"\ntypes = \"novnc\"\n".into(),
+            parse(3, "[[proxy.listeners]]", "proxy.listeners[0].types"),
+        ),
+        (
+            "[[proxy.listeners]]\nlisten = \"127.0.0.1:0\"\ntypes = []\n".into(),
+            check("proxy.listeners[0].types") + "name at least one console type",
+        ),
+        (
+            format!("{LISTENER}web_root = 1\n"),
+            parse(4, "[[proxy.listeners]]", "proxy.listeners[0].web_root"),
+        ),
+        (
+            format!("{LISTENER}tls_cert = \"c.pem\"\n"),
+            check("proxy.listeners[0].tls_key") + "missing",
+        ),
+        (
+            format!("{LISTENER}tls_key = \"k.pem\"\n"),
+            check("proxy.listeners[0].tls_cert") + "missing",
+        ),
+        (
+            format!("{LISTENER}{LISTENER}tls_cert = \"c.pem\"\n"),
+            check("proxy.listeners[1].tls_key"),
+        ),
+    ];
+    for (spoiled, expected) in cases {
+        let file = if spoiled.contains("[backend]") {
+            spoiled.clone()
+        } else {
+            format!("{spoiled}{GOOD}")
+        };
+        let line = refused(&file, SERVER);
+        assert!(
+            line.contains(&expected),
+            "{spoiled:?}: {line} does not contain {expected:?}"
+        );
+    }
+    let line = refused("[api]\nlisten = \"127.0.0.1:0\"\n", SERVER);
+    assert!(line.contains(&check("backend.inventory")), "{line}");
 }
 
 #[test]

@@ -46,7 +46,7 @@ fn create_console(c: &mut Criterion) {
         .build()
         .expect("one driver");
     let settings = DispatchSettings::default();
-    let ttl = settings.token_ttl;
+    let ttl = settings.token_ttl();
     let dispatcher = Dispatcher::new(
         Arc::new(registry),
         Arc::new(backend),

@@ -193,7 +193,7 @@ impl Dispatcher {
             instance_uuid: server.id.clone(),
             connect,
             access_url_base: base.to_string(),
-            expires_at: unix_seconds(self.clock.now()) + self.settings.token_ttl.as_secs(),
+            expires_at: unix_seconds(self.clock.now()) + self.settings.token_ttl().as_secs(),
         };
         let fingerprint = record.token_hash.fingerprint();
         guarded("token store", limit, async {

@@ -4,6 +4,7 @@ mod access_url;
 pub mod backend;
 pub mod catalog;
 mod clock;
+pub mod config;
 mod dispatcher;
 mod driver;
 mod error;
@@ -19,6 +20,7 @@ mod token;
 
 pub use access_url::{with_query_param, with_token_query};
 pub use clock::{Clock, SystemClock};
+pub use config::SettingError;
 pub use dispatcher::{Console, Dispatcher};
 pub use driver::{
     BackendIo, BackendStream, ConsoleDriver, DriverDescriptor, DriverRegistration, Front,
@@ -30,7 +32,7 @@ pub use microversion::{Microversion, MicroversionError};
 pub use record::{unix_seconds, ConnectInfo, TokenRecord};
 pub use registry::{Registry, RegistryBuilder, RegistryError};
 pub use server::{BackendError, Endpoint, Server, ServerBackend};
-pub use settings::{DispatchSettings, TypeSettings};
+pub use settings::{DispatchSettings, TokenSettings, TypeSettings};
 pub use store::{MemoryTokenStore, StoreError, TokenStore};
 pub use token::{OsTokenSource, Token, TokenHash, TokenSource};
 

@@ -55,7 +55,7 @@ fn setup(ttl: Duration) -> (Dispatcher, Arc<Recording>, Arc<FixedClock>) {
             .serial("10.1.2.3", 7000),
     );
     let settings = DispatchSettings {
-        token_ttl: ttl,
+        tokens: consoled_core::TokenSettings { ttl },
         ..DispatchSettings::default()
     };
     // The default OS token source: real, unpredictable tokens.

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProxyError {
-    /// A setting cannot be honoured (a zero interval, no sessions).
+    /// A setting cannot be honoured (a zero interval, no sessions, half a
+    /// TLS pair), named by its key.
     #[error("invalid proxy settings: {0}")]
-    Settings(String),
+    Settings(consoled_core::SettingError),
     /// No listener was configured.
     #[error("no proxy listener is configured")]
     NoListeners,

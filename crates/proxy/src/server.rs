@@ -52,7 +52,10 @@ impl ProxyServer {
         let mut bound = Vec::with_capacity(listeners.len());
         for config in listeners {
             let fronts = fronts_of(&dispatcher, &config)?;
-            let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
+            let tls_files = config.tls().map_err(|e| {
+                ProxyError::Settings(e.under(&format!("listeners[{}]", bound.len())))
+            })?;
+            let tls = tls_files.as_ref().map(tls::acceptor).transpose()?;
             let web_root = match config.web_root {
                 Some(root) if root.is_dir() => Some(root),
                 Some(root) => return Err(ProxyError::WebRoot { path: root }),

@@ -271,3 +271,17 @@ async fn local_addrs_follow_the_configuration() {
     assert!(addrs.iter().all(|a| a.ip().is_loopback() && a.port() != 0));
     assert_ne!(addrs[0], addrs[1]);
 }
+
+#[tokio::test]
+async fn bind_refuses_half_a_tls_pair_naming_the_key() {
+    let mut half = ListenerConfig::new(any_port(), ["serial"]);
+    half.tls_cert = Some("/nonexistent/cert.pem".into());
+    let err = bind(vec![ListenerConfig::new(any_port(), ["serial"]), half])
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, ProxyError::Settings(ref e) if e.key == "listeners[1].tls_key"),
+        "{err}"
+    );
+}

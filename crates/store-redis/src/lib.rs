@@ -4,8 +4,10 @@ mod bounded;
 mod codec;
 mod keys;
 mod purge;
+mod settings;
 mod store;
 
+pub use settings::RedisSettings;
 pub use store::RedisTokenStore;
 
 /// The record codec, for the fuzz targets in `fuzz/`: not part of the API,

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use consoled_api::{router, ApiState};
+use consoled_api::{router, ApiState, NoAuth};
 use consoled_core::{
     DispatchSettings, Dispatcher, Endpoint, MemoryTokenStore, Registry, TypeSettings, Url,
 };
@@ -147,7 +147,7 @@ impl Api {
             settings,
         )
         .with_token_source(SequentialTokens::new("tok"));
-        let app = router(ApiState::new(dispatcher));
+        let app = router(ApiState::new(dispatcher, Arc::new(NoAuth)));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });

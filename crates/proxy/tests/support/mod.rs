@@ -111,7 +111,7 @@ impl ProxyBuilder {
 
     /// Sets the token lifetime.
     pub fn token_ttl(mut self, ttl: Duration) -> Self {
-        self.dispatch.token_ttl = ttl;
+        self.dispatch.tokens.ttl = ttl;
         self
     }
 

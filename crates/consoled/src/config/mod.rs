@@ -1,0 +1,301 @@
+//! `consoled.toml`: the binary's file format, composed of the settings
+//! structs the libraries own.
+//!
+//! | section | keys owned by |
+//! |---|---|
+//! | `[api]` | this binary ([`ApiSettings`]) |
+//! | `[tokens]` | consoled-core (`ttl_seconds`), this binary (`store`), consoled-store-redis (`redis_url`, `redis_key_prefix`) |
+//! | `[consoles.<type>]` | consoled-core ([`TypeSettings`]) |
+//! | `[backend]` | this binary ([`BackendSettings`]) |
+//! | `[proxy]`, `[[proxy.listeners]]` | consoled-proxy ([`ProxySettings`], [`ListenerConfig`]) |
+//!
+//! Every key is defined once, in its struct; [`compose`] reads the file
+//! into them (refusing unknown keys with their line), [`Config::validate`]
+//! asks each struct to check itself, and [`help`] documents them all.
+
+mod compose;
+mod fields;
+pub mod help;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use consoled_core::{DispatchSettings, Registry, SettingError, TokenSettings, TypeSettings};
+use consoled_proxy::{ListenerConfig, ProxySettings};
+use consoled_store_redis::RedisSettings;
+use serde::{Deserialize, Serialize};
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    /// `[api]`.
+    pub api: ApiSettings,
+    /// `[tokens]`.
+    pub tokens: TokensSection,
+    /// `[consoles.<type>]`, keyed by console type.
+    pub consoles: BTreeMap<String, TypeSettings>,
+    /// `[backend]`.
+    pub backend: BackendSettings,
+    /// `[proxy]` and `[[proxy.listeners]]`.
+    pub proxy: ProxySection,
+}
+
+/// `[api]`: the compute API listener.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSettings {
+    /// The address of the compute API (port 0: any free port).
+    pub listen: SocketAddr,
+    /// How callers are authenticated. noauth: X-Auth-Token:
+    /// <user>:<project>[:<role>,...], default role member, and the user
+    /// admin is an admin (development only).
+    pub auth: AuthMode,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8774)),
+            auth: AuthMode::NoAuth,
+        }
+    }
+}
+
+/// `[api] auth`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
+)]
+pub enum AuthMode {
+    /// `X-Auth-Token: <user>:<project>[:<roles>]`, like Nova's noauth2.
+    #[default]
+    #[serde(rename = "noauth")]
+    NoAuth,
+}
+
+/// `[tokens]`: three owners, one table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokensSection {
+    /// `ttl_seconds`, which the dispatcher reads.
+    pub lifetime: TokenSettings,
+    /// `store`.
+    pub store: StoreChoice,
+    /// `redis_url`, `redis_key_prefix`, which the Redis store reads.
+    pub redis: RedisSettings,
+}
+
+/// `[tokens] store`: which token store this process uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreChoice {
+    /// Where token records live: memory (this process only) or redis
+    /// (shared by every API and proxy node).
+    pub store: StoreKind,
+}
+
+/// The token stores the binary can use.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
+)]
+pub enum StoreKind {
+    /// This process's memory (one node).
+    #[default]
+    #[serde(rename = "memory")]
+    Memory,
+    /// A Redis server that every API and proxy node shares.
+    #[serde(rename = "redis")]
+    Redis,
+}
+
+/// `[backend]`: where servers come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackendSettings {
+    /// (required) The server inventory file, relative to this file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"servers.toml")]
+    pub inventory: Option<PathBuf>,
+}
+
+/// `[proxy]`: the proxies' shared settings and their listeners.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxySection {
+    /// Every key of `[proxy]` but `listeners`.
+    pub settings: ProxySettings,
+    /// `[[proxy.listeners]]`, paths as written (relative to the file).
+    pub listeners: Vec<ListenerConfig>,
+}
+
+impl Config {
+    /// Asks every section to check itself, in file order.
+    ///
+    /// # Errors
+    /// The first refusal, its key put in its section
+    /// (`proxy.keepalive_seconds: must be at most 86400`).
+    pub fn validate(&self) -> Result<(), SettingError> {
+        self.tokens
+            .lifetime
+            .validate()
+            .map_err(|e| e.under("tokens"))?;
+        if self.tokens.store.store == StoreKind::Redis {
+            self.tokens
+                .redis
+                .validate()
+                .map_err(|e| e.under("tokens"))?;
+        }
+        for (console_type, section) in &self.consoles {
+            section
+                .validate()
+                .map_err(|e| e.under(&format!("consoles.{console_type}")))?;
+        }
+        if self.backend.inventory.is_none() {
+            return Err(SettingError::new(
+                "backend.inventory",
+                "missing: name the server inventory file",
+            ));
+        }
+        self.proxy
+            .settings
+            .validate()
+            .map_err(|e| e.under("proxy"))?;
+        for (i, listener) in self.proxy.listeners.iter().enumerate() {
+            listener
+                .validate()
+                .map_err(|e| e.under(&format!("proxy.listeners[{i}]")))?;
+        }
+        Ok(())
+    }
+}
+
+/// A configuration read and checked against the linked drivers.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// What the file says.
+    pub config: Config,
+    /// The dispatcher settings it yields.
+    pub settings: DispatchSettings,
+    /// The inventory file, resolved against the config file's folder.
+    pub inventory: PathBuf,
+    /// The proxies' listeners, paths resolved against the config file's
+    /// folder.
+    pub proxy_listeners: Vec<ListenerConfig>,
+}
+
+/// Reads `path` and checks it against `registry`.
+///
+/// # Errors
+/// One line naming the file and the key: unreadable file, unknown key,
+/// bad value (with its line), a value a library refuses, a console type
+/// with no linked driver.
+pub fn load(path: &Path, registry: &Registry) -> Result<Loaded, String> {
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let config = compose::parse(path, &source)?;
+    let at = |e: SettingError| format!("{}: {e}", path.display());
+    for console_type in config.consoles.keys() {
+        if registry.by_type(console_type).is_none() {
+            let linked: Vec<&str> = registry
+                .descriptors()
+                .iter()
+                .map(|d| d.console_type)
+                .collect();
+            return Err(at(SettingError::new(
+                format!("consoles.{console_type}"),
+                format!(
+                    "no linked driver for console type {console_type:?} (linked: {})",
+                    linked.join(", ")
+                ),
+            )));
+        }
+    }
+    config.validate().map_err(at)?;
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let inventory = folder.join(config.backend.inventory.as_deref().unwrap_or(Path::new("")));
+    let proxy_listeners = config
+        .proxy
+        .listeners
+        .iter()
+        .cloned()
+        .map(|mut l| {
+            l.web_root = l.web_root.map(|p| folder.join(p));
+            l.tls_cert = l.tls_cert.map(|p| folder.join(p));
+            l.tls_key = l.tls_key.map(|p| folder.join(p));
+            l
+        })
+        .collect();
+    let settings = DispatchSettings {
+        tokens: config.tokens.lifetime.clone(),
+        types: config
+            .consoles
+            .iter()
+            .map(|(t, s)| (t.clone(), s.clone()))
+            .collect::<HashMap<_, _>>(),
+        ..DispatchSettings::default()
+    };
+    Ok(Loaded {
+        config,
+        settings,
+        inventory,
+        proxy_listeners,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        compose::parse(Path::new("c.toml"), text)
+    }
+
+    #[test]
+    fn defaults_follow_nova() {
+        let c = parse("").unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.api.listen.to_string(), "127.0.0.1:8774");
+        assert_eq!(c.api.auth, AuthMode::NoAuth);
+        assert_eq!(c.tokens.lifetime.ttl.as_secs(), 600);
+        assert_eq!(c.tokens.store.store, StoreKind::Memory);
+        assert_eq!(c.proxy.settings, ProxySettings::default());
+    }
+
+    #[test]
+    fn every_section_lands_in_its_owners_struct() {
+        let c = parse(
+            "[tokens]\nttl_seconds = 30\nstore = \"redis\"\nredis_key_prefix = \"a:\"\n\
+             [consoles.novnc]\nenabled = false\n\
+             [proxy]\nkeepalive_seconds = 0\nmax_frame_bytes = 4096\n\
+             [[proxy.listeners]]\nlisten = \"127.0.0.1:6080\"\ntypes = [\"novnc\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.tokens.lifetime.ttl.as_secs(), 30);
+        assert_eq!(c.tokens.store.store, StoreKind::Redis);
+        assert_eq!(c.tokens.redis.redis_key_prefix, "a:");
+        assert_eq!(c.tokens.redis.redis_url, RedisSettings::DEFAULT_URL);
+        assert!(!c.consoles["novnc"].enabled);
+        assert_eq!(c.proxy.settings.keepalive_interval, None);
+        assert_eq!(c.proxy.settings.max_frame_size, 4096);
+        assert_eq!(c.proxy.listeners[0].types, ["novnc"]);
+    }
+
+    #[test]
+    fn listener_paths_are_relative_to_the_config() {
+        let dir = std::env::temp_dir().join(format!("consoled-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("consoled.toml");
+        std::fs::write(
+            &path,
+            "[backend]\ninventory = \"servers.toml\"\n[[proxy.listeners]]\n\
+             listen = \"127.0.0.1:6080\"\ntypes = [\"novnc\"]\n\
+             web_root = \"web\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"",
+        )
+        .unwrap();
+        let registry = crate::linked::registry().unwrap();
+        let loaded = load(&path, &registry).unwrap();
+        let l = &loaded.proxy_listeners[0];
+        assert_eq!(l.web_root.as_deref(), Some(dir.join("web").as_path()));
+        assert_eq!(l.tls_key.as_deref(), Some(dir.join("k.pem").as_path()));
+        assert_eq!(loaded.inventory, dir.join("servers.toml"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
