@@ -5,8 +5,8 @@
 //! hyper uses.
 //!
 //! [`parse_request`] and [`parse_response`] are pure functions over bytes,
-//! for tests and fuzzing; [`read_request`] and [`read_response`] feed them
-//! from a stream.
+//! for tests and fuzzing; [`read_request`], [`read_request_exactly`] and
+//! [`read_response`] feed them from a stream.
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -247,14 +247,42 @@ where
     }
 }
 
+/// Reads one request head from `stream`, and not one byte more, for a
+/// peer that may send the next protocol's bytes right behind its head
+/// without waiting for our answer. One read per byte: for heads that are
+/// a line or two, never for a client-facing server.
+///
+/// Returns `Ok(None)` when the peer closed the connection before sending
+/// a byte.
+///
+/// # Errors
+/// As [`read_request`].
+pub async fn read_request_exactly<S>(stream: &mut S) -> Result<Option<RequestHead>, ReadHeadError>
+where
+    S: AsyncRead + Unpin,
+{
+    read_exactly(stream, parse_request).await
+}
+
 /// Reads one response head from `stream`, and not one byte more: the
 /// bytes after its blank line are the console protocol, left in the
 /// stream for whoever relays it.
 ///
 /// # Errors
-/// [`ReadHeadError`] for a malformed, oversized or truncated head, or a
-/// read error.
+/// [`ReadHeadError`] for a malformed, oversized or truncated head
+/// (including none at all), or a read error.
 pub async fn read_response<S>(stream: &mut S) -> Result<ResponseHead, ReadHeadError>
+where
+    S: AsyncRead + Unpin,
+{
+    read_exactly(stream, parse_response)
+        .await?
+        .ok_or(ReadHeadError::Truncated)
+}
+
+type Parser<T> = fn(&[u8]) -> Result<Option<(T, usize)>, HeadError>;
+
+async fn read_exactly<S, T>(stream: &mut S, parse: Parser<T>) -> Result<Option<T>, ReadHeadError>
 where
     S: AsyncRead + Unpin,
 {
@@ -263,14 +291,18 @@ where
         let byte = match stream.read_u8().await {
             Ok(byte) => byte,
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return Err(ReadHeadError::Truncated)
+                return if head.is_empty() {
+                    Ok(None)
+                } else {
+                    Err(ReadHeadError::Truncated)
+                };
             }
             Err(e) => return Err(e.into()),
         };
         head.push(byte);
         if byte == b'\n' {
-            if let Some((response, _)) = parse_response(&head)? {
-                return Ok(response);
+            if let Some((done, _)) = parse(&head)? {
+                return Ok(Some(done));
             }
         }
         if head.len() >= MAX_HEAD {
@@ -462,5 +494,24 @@ mod tests {
             read_response(&mut server).await,
             Err(ReadHeadError::Truncated)
         ));
+    }
+
+    #[tokio::test]
+    async fn read_request_exactly_leaves_the_rest_in_the_stream() {
+        let (mut client, mut server) = tokio::io::duplex(1024);
+        client
+            .write_all(b"CONNECT /serial/9 HTTP/1.1\r\n\r\nabc")
+            .await
+            .unwrap();
+        let head = read_request_exactly(&mut server).await.unwrap().unwrap();
+        assert_eq!(
+            (head.method.as_str(), head.target.as_str()),
+            ("CONNECT", "/serial/9")
+        );
+        let mut rest = [0u8; 3];
+        server.read_exact(&mut rest).await.unwrap();
+        assert_eq!(&rest, b"abc");
+        drop(client);
+        assert!(read_request_exactly(&mut server).await.unwrap().is_none());
     }
 }
