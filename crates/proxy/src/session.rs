@@ -12,6 +12,7 @@ use consoled_core::{
 };
 use http::header::{RETRY_AFTER, SEC_WEBSOCKET_VERSION};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use hyper::upgrade::OnUpgrade;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::context::ListenerContext;
@@ -217,33 +218,40 @@ pub(crate) async fn websocket_session<B>(
     let token = token_from_request(&request);
     let (mut response, session) = match accept(&ctx, &request, token.as_deref()).await {
         Ok((response, authorized)) => {
-            let ctx = ctx.clone();
-            let session: PendingSession = Box::pin(async move {
-                let upgraded = match on_upgrade.await {
-                    Ok(upgraded) => upgraded,
-                    Err(e) => {
-                        tracing::info!(%peer, error = %e, "client left during the WebSocket handshake");
-                        return;
-                    }
-                };
-                let Authorized {
-                    record,
-                    backend,
-                    _permit,
-                } = authorized;
-                let limits = ctx.limits_for(&record);
-                log_open(&ctx, peer, &record, "websocket");
-                let ws = server_stream(upgraded, ctx.settings.max_frame_size).await;
-                let started = tokio::time::Instant::now();
-                let report = relay_websocket(ws, backend, &limits, ctx.closing.clone()).await;
-                log_closed(&ctx, peer, &record, &report, started);
-            });
-            (response, Some(session))
+            let session = relay_upgraded(ctx.clone(), on_upgrade, authorized, peer);
+            (response, Some(Box::pin(session) as PendingSession))
         }
         Err(refusal) => (refusal.respond(&ctx, peer, token.as_deref()), None),
     };
     response.extensions_mut().extend(spelling);
     (response, session)
+}
+
+/// Relays between the upgraded client connection and the backend.
+async fn relay_upgraded(
+    ctx: Arc<ListenerContext>,
+    on_upgrade: OnUpgrade,
+    authorized: Authorized,
+    peer: SocketAddr,
+) {
+    let upgraded = match on_upgrade.await {
+        Ok(upgraded) => upgraded,
+        Err(e) => {
+            tracing::info!(%peer, error = %e, "client left during the WebSocket handshake");
+            return;
+        }
+    };
+    let Authorized {
+        record,
+        backend,
+        _permit,
+    } = authorized;
+    let limits = ctx.limits_for(&record);
+    log_open(&ctx, peer, &record, "websocket");
+    let ws = server_stream(upgraded, ctx.settings.max_frame_size).await;
+    let started = tokio::time::Instant::now();
+    let report = relay_websocket(ws, backend, &limits, ctx.closing.clone()).await;
+    log_closed(&ctx, peer, &record, &report, started);
 }
 
 /// Checks the upgrade and the token and opens the backend: our `101` and

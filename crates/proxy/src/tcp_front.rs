@@ -15,15 +15,15 @@ use http::{HeaderMap, Request, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::time::timeout;
 
+use crate::connection;
 use crate::context::ListenerContext;
 use crate::health::is_health_check;
 use crate::pages::is_open_redirect;
 use crate::prefixed::Prefixed;
 use crate::relay::relay_raw;
-use crate::session::{authorize, log_closed, log_open};
+use crate::session::{authorize, log_closed, log_open, Refusal};
 use crate::token::token_from_query;
 use crate::websocket::is_upgrade;
-use crate::{connection, session::Refusal};
 
 /// The answer that hands the connection over to the console protocol.
 const ACCEPTED: &[u8] = b"HTTP/1.1 200 OK\r\n\r\n";

@@ -55,7 +55,7 @@ fn unquote(value: &str) -> &str {
 mod tests {
     use super::*;
 
-    fn head(target: &str, cookies: &[&str]) -> Request<()> {
+    fn request(target: &str, cookies: &[&str]) -> Request<()> {
         let mut request = Request::builder().uri(target);
         for cookie in cookies {
             request = request.header(COOKIE, *cookie);
@@ -99,27 +99,27 @@ mod tests {
 
     #[test]
     fn novnc_asks_for_the_root_with_the_token_in_the_query() {
-        let h = head("/?token=t-1", &[]);
+        let h = request("/?token=t-1", &[]);
         assert_eq!(token_from_request(&h).as_deref(), Some("t-1"));
     }
 
     #[test]
     fn the_query_wins_over_the_cookie() {
-        let h = head("/websockify?token=q", &["token=c"]);
+        let h = request("/websockify?token=q", &["token=c"]);
         assert_eq!(token_from_request(&h).as_deref(), Some("q"));
     }
 
     #[test]
     fn spice_html5_sends_only_a_cookie() {
-        let h = head("/", &["lang=en", "token=c-7; x=y"]);
+        let h = request("/", &["lang=en", "token=c-7; x=y"]);
         assert_eq!(token_from_request(&h).as_deref(), Some("c-7"));
-        let h = head("/?token=", &["token=c"]);
+        let h = request("/?token=", &["token=c"]);
         assert_eq!(token_from_request(&h).as_deref(), Some("c"));
     }
 
     #[test]
     fn no_token_anywhere() {
-        let h = head("/vnc_auto.html?path=%3Ftoken%3Dabc", &["a=b"]);
+        let h = request("/vnc_auto.html?path=%3Ftoken%3Dabc", &["a=b"]);
         assert_eq!(token_from_request(&h), None);
     }
 }
