@@ -126,8 +126,14 @@ pub async fn run(options: DemoOptions) -> Result<(), String> {
     shutdown::on_signals(trigger.clone())
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let state = ApiState::new(dispatcher.clone(), Arc::new(NoAuth));
-    let (api, api_addr) = api_service(api_addr, state, shutdown.clone()).await?;
     let proxy_settings = ProxySettings::default();
+    let (api, api_addr) = api_service(
+        api_addr,
+        state,
+        proxy_settings.handshake_timeout,
+        shutdown.clone(),
+    )
+    .await?;
     let grace = proxy_settings.shutdown_grace;
     let (proxy, _) = proxy_service(
         dispatcher.clone(),

@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod demo;
+mod http_listener;
 mod inventory;
 mod linked;
 mod serve;

@@ -16,6 +16,7 @@ use consoled_store_redis::RedisTokenStore;
 use tokio::task::JoinSet;
 
 use crate::config::{self, AuthMode, StoreKind, TokensSection};
+use crate::http_listener;
 use crate::inventory::FileInventory;
 use crate::shutdown::{self, Shutdown, Trigger};
 
@@ -79,7 +80,15 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
         let state = match loaded.config.api.auth {
             AuthMode::NoAuth => ApiState::new(dispatcher.clone(), Arc::new(NoAuth)),
         };
-        let (service, _) = api_service(loaded.config.api.listen, state, shutdown.clone()).await?;
+        // The proxies' bound on a request head holds for the API too.
+        let head_timeout = loaded.config.proxy.settings.handshake_timeout;
+        let (service, _) = api_service(
+            loaded.config.api.listen,
+            state,
+            head_timeout,
+            shutdown.clone(),
+        )
+        .await?;
         services.push(service);
     }
     if roles.proxy {
@@ -164,13 +173,15 @@ pub async fn proxy_service(
     Ok((service, addrs))
 }
 
-/// The compute API, bound to `listen`; also returns the bound address.
+/// The compute API, bound to `listen`, giving each client `head_timeout`
+/// for a request head; also returns the bound address.
 ///
 /// # Errors
 /// When `listen` cannot be bound.
 pub async fn api_service(
     listen: SocketAddr,
     state: ApiState,
+    head_timeout: Duration,
     shutdown: Shutdown,
 ) -> Result<(Service, SocketAddr), String> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -182,10 +193,8 @@ pub async fn api_service(
     tracing::info!("compute API listening on http://{bound}");
     let app = router(state);
     let service: Service = Box::pin(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.wait())
-            .await
-            .map_err(|e| format!("compute API: {e}"))
+        http_listener::serve(listener, app, head_timeout, shutdown.wait()).await;
+        Ok(())
     });
     Ok((service, bound))
 }

@@ -2,17 +2,15 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::error::ConsoleError;
+use crate::http_head::read_response;
 use crate::record::ConnectInfo;
 
 /// How long a backend may take to accept a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The most a `CONNECT` response head may be.
-const MAX_CONNECT_RESPONSE: usize = 8 * 1024;
 
 /// Opens TCP to `host:port`, with `TCP_NODELAY` (consoles are interactive).
 ///
@@ -49,7 +47,7 @@ pub async fn open_tcp_backend(info: &ConnectInfo) -> Result<TcpStream, ConsoleEr
     Ok(stream)
 }
 
-/// Sends `CONNECT <path> HTTP/1.1` and requires a status line with `200`,
+/// Sends `CONNECT <path> HTTP/1.1` and requires the status code `200`,
 /// consuming the response head up to its blank line and not one byte more
 /// (the console protocol follows at once).
 ///
@@ -71,29 +69,16 @@ where
         .write_all(format!("CONNECT {path} HTTP/1.1\r\n\r\n").as_bytes())
         .await
         .map_err(|e| failed(e.to_string()))?;
-    let head = read_head(stream).await.map_err(failed)?;
-    let status_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    if !status_line.windows(3).any(|w| w == b"200") {
-        let shown = String::from_utf8_lossy(status_line).trim().to_owned();
-        return Err(failed(format!("backend answered {shown:?}")));
+    let head = read_response(stream)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if head.code != 200 {
+        return Err(failed(format!(
+            "backend answered {} {:?}",
+            head.code, head.reason
+        )));
     }
     Ok(())
-}
-
-async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Vec<u8>, String> {
-    let mut head = Vec::with_capacity(128);
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && !head.ends_with(b"\n\n") {
-        if head.len() >= MAX_CONNECT_RESPONSE {
-            return Err("response head too long".into());
-        }
-        match stream.read(&mut byte).await {
-            Ok(0) => return Err("backend closed the connection".into()),
-            Ok(_) => head.push(byte[0]),
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-    Ok(head)
 }
 
 fn unavailable(host: &str, port: u16, why: &str) -> ConsoleError {
@@ -103,7 +88,7 @@ fn unavailable(host: &str, port: u16, why: &str) -> ConsoleError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::duplex;
+    use tokio::io::{duplex, AsyncReadExt};
 
     #[tokio::test]
     async fn handshake_consumes_exactly_the_head() {
@@ -136,6 +121,26 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.status(), 503);
+    }
+
+    #[tokio::test]
+    async fn the_status_code_itself_must_be_200() {
+        for answer in [
+            &b"HTTP/1.1 404 not 200\r\n\r\n"[..],
+            b"HTTP/1.1 2000 OK\r\n\r\n",
+            b"200 OK\r\n\r\n",
+        ] {
+            let (mut ours, mut theirs) = duplex(1024);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64];
+                let _ = theirs.read(&mut buf).await;
+                let _ = theirs.write_all(answer).await;
+            });
+            let err = connect_path_handshake(&mut ours, "/vm/1")
+                .await
+                .unwrap_err();
+            assert_eq!(err.status(), 503, "{answer:?}");
+        }
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@ mod dispatcher;
 mod driver;
 mod error;
 mod guard;
+pub mod http_head;
 mod identity;
 mod microversion;
 mod record;

@@ -1,7 +1,6 @@
 //! What every connection of one listener shares.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +9,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::config::ProxySettings;
+use crate::pages::Pages;
 use crate::shutdown::ShutdownSignal;
 use crate::watchdog::SessionLimits;
 
@@ -26,7 +26,8 @@ pub(crate) struct ListenerContext {
     pub(crate) types: Vec<String>,
     /// The fronts of those types.
     pub(crate) fronts: Vec<Front>,
-    pub(crate) web_root: Option<PathBuf>,
+    /// The web root, if any.
+    pub(crate) pages: Option<Pages>,
     /// One permit per open console session.
     pub(crate) sessions: Arc<Semaphore>,
     /// Fires when the listener stops accepting.

@@ -1,49 +1,28 @@
 //! The health endpoint load balancers poll: `GET /healthz`, no token.
 
-use std::io;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderValue, Method, Request, Response};
 
-use tokio::io::{AsyncWrite, AsyncWriteExt};
-
-use crate::http_head::RequestHead;
-use crate::response::response_head;
+use crate::reply::{fixed, Body};
 
 /// The path of the health endpoint.
 pub const HEALTH_PATH: &str = "/healthz";
 
-const BODY: &[u8] = b"ok\n";
-
-/// Whether `head` asks for the health endpoint.
-pub(crate) fn is_health_check(head: &RequestHead) -> bool {
-    head.path() == HEALTH_PATH && matches!(head.method.as_str(), "GET" | "HEAD")
+/// Whether `request` asks for the health endpoint.
+pub(crate) fn is_health_check<B>(request: &Request<B>) -> bool {
+    request.uri().path() == HEALTH_PATH && matches!(*request.method(), Method::GET | Method::HEAD)
 }
 
-/// Answers a health check: the listener is accepting and serving, which
-/// is what a load balancer needs to know. Returns whether the connection
-/// may serve another request.
-pub(crate) async fn respond<S>(
-    stream: &mut S,
-    head: &RequestHead,
-    accepting: bool,
-) -> io::Result<bool>
-where
-    S: AsyncWrite + Unpin,
-{
-    let keep_alive = head.keep_alive() && accepting;
-    let (status, body): (u16, &[u8]) = if accepting {
-        (200, BODY)
-    } else {
-        (503, b"shutting down\n")
-    };
-    let headers = [
-        ("Content-Type", "text/plain; charset=utf-8"),
-        ("Cache-Control", "no-store"),
-    ];
-    let mut response =
-        response_head(status, &headers, Some(body.len() as u64), keep_alive).into_bytes();
-    if head.method != "HEAD" {
-        response.extend_from_slice(body);
-    }
-    stream.write_all(&response).await?;
-    stream.flush().await?;
-    Ok(keep_alive)
+/// The answer to a health check: the listener is accepting and serving,
+/// which is what a load balancer needs to know. The connection may serve
+/// more requests.
+pub(crate) fn response() -> Response<Body> {
+    let mut response = Response::new(fixed(b"ok\n"));
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }

@@ -1,32 +1,24 @@
-//! One listening socket: its accept loop, and each connection's route to
-//! the health check, static files or a console session.
+//! One listening socket: its accept loop, and each connection's way to
+//! hyper or, on a listener with a raw TCP type, to the raw front first.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use consoled_core::Front;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
 
 use crate::context::{ListenerContext, CLOSE_WAIT};
-use crate::http_head::{read_head, HeadError, ReadHeadError, RequestHead};
-use crate::response::write_empty;
-use crate::session::websocket_session;
 use crate::shutdown::{ShutdownSignal, ShutdownTrigger};
-use crate::tcp_front::{tcp_session, token_of};
-use crate::{health, static_files, websocket};
+use crate::{connection, tcp_front};
 
 /// How long to pause accepting after an accept error (out of file
 /// descriptors, usually), so that the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-
-/// How long and how much [`linger`] reads.
-const LINGER_TIME: Duration = Duration::from_secs(1);
-const LINGER_BYTES: usize = 256 * 1024;
 
 /// A bound listener, ready to run.
 pub(crate) struct Listener {
@@ -99,11 +91,7 @@ async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
 ) {
-    // Consoles are interactive: Nagle would hold back single keystrokes.
-    let _ = stream.set_nodelay(true);
-    if let Some(every) = ctx.settings.keepalive_interval {
-        tcp_keepalive(&stream, every);
-    }
+    tune(&stream, ctx.settings.keepalive_interval);
     match tls {
         None => serve(ctx, stream, peer).await,
         Some(acceptor) => match timeout(ctx.settings.handshake_timeout, acceptor.accept(stream))
@@ -118,120 +106,26 @@ async fn connection(
     }
 }
 
-/// Reads and drops what the client is still sending, for a moment, so
-/// that closing with unread input (which sends a reset) does not destroy
-/// the error response before the client has read it.
-async fn linger<S: AsyncRead + Unpin>(stream: &mut S) {
-    let mut sink = [0u8; 4096];
-    let draining = async {
-        let mut left = LINGER_BYTES;
-        while left > 0 {
-            match stream.read(&mut sink).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => left = left.saturating_sub(n),
-            }
-        }
-    };
-    let _ = timeout(LINGER_TIME, draining).await;
-}
-
-/// Where a request goes.
-enum Route {
-    Health,
-    WebSocket,
-    RawTcp,
-    Static,
-    Refuse(u16),
-}
-
-fn route(ctx: &ListenerContext, head: &RequestHead) -> Route {
-    if head.path().starts_with("//") {
-        return Route::Refuse(400);
+/// Socket options of every client connection. They stay with the socket
+/// when hyper hands an upgraded connection over to the relay.
+fn tune(stream: &TcpStream, keepalive: Option<Duration>) {
+    // Consoles are interactive: Nagle would hold back single keystrokes.
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "cannot disable Nagle's algorithm");
     }
-    if health::is_health_check(head) {
-        return Route::Health;
-    }
-    if websocket::is_upgrade(head) {
-        return Route::WebSocket;
-    }
-    if ctx.serves(Front::RawTcp) && token_of(head).is_some() {
-        return Route::RawTcp;
-    }
-    if ctx.web_root.is_some() {
-        return Route::Static;
-    }
-    if ctx.serves(Front::RawTcp) {
-        Route::Refuse(403)
-    } else {
-        Route::Refuse(404)
+    if let Some(every) = keepalive {
+        tcp_keepalive(stream, every);
     }
 }
 
-/// Serves requests on one connection: health checks and static files may
-/// share a kept-alive connection; a console session takes it over.
-async fn serve<S>(ctx: Arc<ListenerContext>, mut stream: S, peer: SocketAddr)
+async fn serve<S>(ctx: Arc<ListenerContext>, stream: S, peer: SocketAddr)
 where
-    S: AsyncRead + AsyncWrite + Send + Unpin,
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let mut buf = Vec::new();
-    let mut draining = ctx.draining.clone();
-    let mut first = true;
-    loop {
-        let reading = timeout(
-            ctx.settings.handshake_timeout,
-            read_head(&mut stream, &mut buf),
-        );
-        let read = if first {
-            reading.await
-        } else {
-            // An idle kept-alive connection must not hold up a shutdown.
-            tokio::select! {
-                read = reading => read,
-                () = draining.wait() => return,
-            }
-        };
-        first = false;
-        let head = match read {
-            Ok(Ok(Some(head))) => head,
-            Ok(Ok(None)) => return,
-            Ok(Err(ReadHeadError::Head(e))) => {
-                tracing::info!(%peer, listener = %ctx.listen, error = %e, "bad request head");
-                let status = if e == HeadError::TooLarge { 431 } else { 400 };
-                let _ = write_empty(&mut stream, status, &[]).await;
-                linger(&mut stream).await;
-                return;
-            }
-            Ok(Err(e)) => {
-                tracing::debug!(%peer, listener = %ctx.listen, error = %e, "connection ended");
-                return;
-            }
-            Err(_) => {
-                tracing::debug!(%peer, listener = %ctx.listen, "no request in time");
-                return;
-            }
-        };
-        let kept = match route(&ctx, &head) {
-            Route::Health => health::respond(&mut stream, &head, true).await,
-            Route::Static => match ctx.web_root.as_deref() {
-                Some(root) => static_files::serve(&mut stream, root, &head).await,
-                None => Ok(false),
-            },
-            Route::WebSocket => return websocket_session(ctx, stream, head, buf, peer).await,
-            Route::RawTcp => return tcp_session(ctx, stream, head, buf, peer).await,
-            Route::Refuse(status) => {
-                tracing::info!(%peer, listener = %ctx.listen, path = head.path(), status, "request refused");
-                let _ = write_empty(&mut stream, status, &[]).await;
-                return;
-            }
-        };
-        match kept {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(e) => {
-                tracing::debug!(%peer, listener = %ctx.listen, error = %e, "response not delivered");
-                return;
-            }
-        }
+    if ctx.serves(Front::RawTcp) {
+        tcp_front::serve(ctx, stream, peer).await;
+    } else {
+        connection::serve(ctx, stream, peer).await;
     }
 }
 
@@ -262,7 +156,8 @@ mod keepalive_tests {
         let addr = listener.local_addr().unwrap();
         let _client = TcpStream::connect(addr).await.unwrap();
         let (accepted, _) = listener.accept().await.unwrap();
-        tcp_keepalive(&accepted, std::time::Duration::from_secs(30));
+        tune(&accepted, Some(std::time::Duration::from_secs(30)));
+        assert!(accepted.nodelay().unwrap());
         let socket = socket2::SockRef::from(&accepted);
         assert!(socket.keepalive().unwrap());
         assert_eq!(

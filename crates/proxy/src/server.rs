@@ -14,8 +14,8 @@ use crate::config::{ListenerConfig, ProxySettings};
 use crate::context::ListenerContext;
 use crate::error::ProxyError;
 use crate::listener::Listener;
+use crate::pages::{default_web_root, Pages};
 use crate::shutdown::ShutdownTrigger;
-use crate::static_files::default_web_root;
 use crate::tls;
 
 /// The console proxies of one process: every configured listener, bound
@@ -79,7 +79,7 @@ impl ProxyServer {
                 settings: settings.clone(),
                 types: config.types,
                 fronts,
-                web_root,
+                pages: web_root.map(Pages::new),
                 sessions: Arc::new(Semaphore::new(settings.max_sessions)),
                 draining: stop_accepting.signal(),
                 closing: close_sessions.signal(),
@@ -88,7 +88,7 @@ impl ProxyServer {
                 listener = %listen,
                 types = ?ctx.types,
                 tls = tls.is_some(),
-                web_root = ?ctx.web_root,
+                web_root = ?ctx.pages.as_ref().map(Pages::root),
                 "console proxy listening"
             );
             bound.push(Listener {

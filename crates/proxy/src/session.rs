@@ -2,22 +2,28 @@
 //! then the relay. Nothing reaches the backend, and no `101` reaches the
 //! client, before the token is good.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use consoled_core::{
     guarded, BackendStream, ConsoleDriver, ConsoleError, Front, Token, TokenRecord,
 };
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use http::header::{RETRY_AFTER, SEC_WEBSOCKET_VERSION};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use hyper::upgrade::OnUpgrade;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::context::ListenerContext;
-use crate::http_head::RequestHead;
 use crate::origin::{OriginCheck, OriginError};
 use crate::relay::{relay_websocket, RelayReport};
-use crate::response::write_empty;
+use crate::reply::{empty, Body};
 use crate::token::token_from_request;
-use crate::websocket::{negotiate, server_stream, switching_protocols};
+use crate::websocket::{negotiate, server_stream, switching_protocols, UpgradeError};
+
+/// A console session that runs once hyper has handed its connection over.
+pub(crate) type PendingSession = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Why a console request is turned away. Logged on our side; the client
 /// only sees the status, with an empty body.
@@ -26,7 +32,7 @@ pub(crate) enum Refusal {
     /// The listener has no console of this front.
     WrongFront,
     /// The upgrade request breaks RFC 6455.
-    BadUpgrade(crate::websocket::UpgradeError),
+    BadUpgrade(UpgradeError),
     /// The listener's session limit is reached.
     Busy,
     /// No token in the query or a cookie.
@@ -44,16 +50,33 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
-    fn status(&self) -> u16 {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
-            Refusal::WrongFront => 400,
+            Refusal::WrongFront => StatusCode::BAD_REQUEST,
             Refusal::BadUpgrade(e) => e.status(),
             Refusal::NoToken
             | Refusal::UnknownToken
             | Refusal::OtherListener(_)
-            | Refusal::Origin(_) => 403,
-            Refusal::Busy | Refusal::NoDriver(_) | Refusal::Unavailable(_) => 503,
+            | Refusal::Origin(_) => StatusCode::FORBIDDEN,
+            Refusal::Busy | Refusal::NoDriver(_) | Refusal::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
+    }
+
+    /// The headers that tell the client what to do next.
+    pub(crate) fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        match self {
+            Refusal::Busy => {
+                headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            Refusal::BadUpgrade(UpgradeError::Version) => {
+                headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+            }
+            _ => {}
+        }
+        headers
     }
 
     fn reason(&self) -> String {
@@ -72,17 +95,10 @@ impl Refusal {
         }
     }
 
-    /// Answers the client with an empty-bodied status and logs why.
-    pub(crate) async fn send<S>(
-        self,
-        stream: &mut S,
-        ctx: &ListenerContext,
-        peer: SocketAddr,
-        token: Option<&str>,
-    ) where
-        S: AsyncWrite + Unpin,
-    {
-        let status = self.status();
+    /// Logs why the client is turned away, with the token's fingerprint
+    /// only.
+    pub(crate) fn log(&self, ctx: &ListenerContext, peer: SocketAddr, token: Option<&str>) {
+        let status = self.status().as_u16();
         let fingerprint = token.map(|t| Token::new(t).hash().fingerprint());
         let reason = self.reason();
         if matches!(self, Refusal::Unavailable(ref e) if e.is_server_fault()) {
@@ -90,15 +106,17 @@ impl Refusal {
         } else {
             tracing::info!(%peer, listener = %ctx.listen, status, token = ?fingerprint, %reason, "console refused");
         }
-        let retry = [("Retry-After", "5")];
-        let headers: &[(&str, &str)] = match self {
-            Refusal::Busy => &retry,
-            Refusal::BadUpgrade(crate::websocket::UpgradeError::Version) => {
-                &[("Sec-WebSocket-Version", "13")]
-            }
-            _ => &[],
-        };
-        let _ = write_empty(stream, status, headers).await;
+    }
+
+    /// Logs why, and answers the client with an empty-bodied status.
+    fn respond(
+        self,
+        ctx: &ListenerContext,
+        peer: SocketAddr,
+        token: Option<&str>,
+    ) -> Response<Body> {
+        self.log(ctx, peer, token);
+        empty(self.status(), self.headers())
     }
 }
 
@@ -110,11 +128,12 @@ pub(crate) struct Authorized {
     pub(crate) _permit: OwnedSemaphorePermit,
 }
 
-/// Takes a session slot, validates the token of `head` for `front`, checks
-/// the Origin (WebSocket only: browsers send it) and opens the backend.
+/// Takes a session slot, validates `token` for `front`, checks the Origin
+/// of a request with `headers` (WebSocket only: browsers send it) and
+/// opens the backend.
 pub(crate) async fn authorize(
     ctx: &ListenerContext,
-    head: &RequestHead,
+    headers: &HeaderMap,
     token: Option<&str>,
     front: Front,
 ) -> Result<Authorized, Refusal> {
@@ -135,10 +154,11 @@ pub(crate) async fn authorize(
     }
     let driver = driver_for(ctx, &record, front)?;
     if front == Front::WebSocket {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         OriginCheck {
-            origin: head.header("origin"),
-            host: head.header("host"),
-            forwarded_proto: head.header("x-forwarded-proto"),
+            origin: header("origin"),
+            host: header("host"),
+            forwarded_proto: header("x-forwarded-proto"),
             allowed_origins: &ctx.settings.allowed_origins,
             access_url_base: &record.access_url_base,
         }
@@ -182,54 +202,71 @@ fn driver_for(
     Ok(driver.clone())
 }
 
-/// Serves one WebSocket console request to its end.
-pub(crate) async fn websocket_session<S>(
+/// Answers one WebSocket console request: a refusal, or `101` and the
+/// session to run on the connection once hyper hands it over.
+pub(crate) async fn websocket_session<B>(
     ctx: Arc<ListenerContext>,
-    mut stream: S,
-    head: RequestHead,
-    leftover: Vec<u8>,
+    mut request: Request<B>,
     peer: SocketAddr,
-) where
-    S: AsyncRead + AsyncWrite + Send + Unpin,
-{
-    let token = token_from_request(&head);
-    if !ctx.serves(Front::WebSocket) {
-        return Refusal::WrongFront
-            .send(&mut stream, &ctx, peer, token.as_deref())
-            .await;
-    }
-    let upgrade = match negotiate(&head) {
-        Ok(upgrade) => upgrade,
+) -> (Response<Body>, Option<PendingSession>) {
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    // What is left is hyper's record of how the client spelled its header
+    // names. Our answer reuses it: hyper would write `Sec-Websocket-Version`,
+    // and clients that compare names byte for byte look for RFC 6455's
+    // `Sec-WebSocket-Version`.
+    let spelling = std::mem::take(request.extensions_mut());
+    let token = token_from_request(&request);
+    let (mut response, session) = match accept(&ctx, &request, token.as_deref()).await {
+        Ok((response, authorized)) => {
+            let session = relay_upgraded(ctx.clone(), on_upgrade, authorized, peer);
+            (response, Some(Box::pin(session) as PendingSession))
+        }
+        Err(refusal) => (refusal.respond(&ctx, peer, token.as_deref()), None),
+    };
+    response.extensions_mut().extend(spelling);
+    (response, session)
+}
+
+/// Relays between the upgraded client connection and the backend.
+async fn relay_upgraded(
+    ctx: Arc<ListenerContext>,
+    on_upgrade: OnUpgrade,
+    authorized: Authorized,
+    peer: SocketAddr,
+) {
+    let upgraded = match on_upgrade.await {
+        Ok(upgraded) => upgraded,
         Err(e) => {
-            return Refusal::BadUpgrade(e)
-                .send(&mut stream, &ctx, peer, token.as_deref())
-                .await
+            tracing::info!(%peer, error = %e, "client left during the WebSocket handshake");
+            return;
         }
     };
-    let session = match authorize(&ctx, &head, token.as_deref(), Front::WebSocket).await {
-        Ok(session) => session,
-        Err(refusal) => {
-            return refusal
-                .send(&mut stream, &ctx, peer, token.as_deref())
-                .await
-        }
-    };
-    let answered = async {
-        stream
-            .write_all(switching_protocols(&upgrade).as_bytes())
-            .await?;
-        stream.flush().await
-    };
-    if let Err(e) = answered.await {
-        tracing::info!(%peer, error = %e, "client left during the WebSocket handshake");
-        return;
-    }
-    let limits = ctx.limits_for(&session.record);
-    log_open(&ctx, peer, &session.record, "websocket");
-    let ws = server_stream(stream, leftover, ctx.settings.max_frame_size).await;
+    let Authorized {
+        record,
+        backend,
+        _permit,
+    } = authorized;
+    let limits = ctx.limits_for(&record);
+    log_open(&ctx, peer, &record, "websocket");
+    let ws = server_stream(upgraded, ctx.settings.max_frame_size).await;
     let started = tokio::time::Instant::now();
-    let report = relay_websocket(ws, session.backend, &limits, ctx.closing.clone()).await;
-    log_closed(&ctx, peer, &session.record, &report, started);
+    let report = relay_websocket(ws, backend, &limits, ctx.closing.clone()).await;
+    log_closed(&ctx, peer, &record, &report, started);
+}
+
+/// Checks the upgrade and the token and opens the backend: our `101` and
+/// the session it starts.
+async fn accept<B>(
+    ctx: &ListenerContext,
+    request: &Request<B>,
+    token: Option<&str>,
+) -> Result<(Response<Body>, Authorized), Refusal> {
+    if !ctx.serves(Front::WebSocket) {
+        return Err(Refusal::WrongFront);
+    }
+    let upgrade = negotiate(request).map_err(Refusal::BadUpgrade)?;
+    let session = authorize(ctx, request.headers(), token, Front::WebSocket).await?;
+    Ok((switching_protocols(&upgrade), session))
 }
 
 pub(crate) fn log_open(ctx: &ListenerContext, peer: SocketAddr, record: &TokenRecord, front: &str) {

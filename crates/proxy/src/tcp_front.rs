@@ -1,44 +1,112 @@
-//! The raw TCP front (xvpvnc): the client sends an HTTP request line whose
-//! query carries the token; we answer `200 OK` and relay raw bytes.
+//! xvpvnc's raw TCP front: the client sends one HTTP request line whose
+//! query carries `token=`, we answer `HTTP/1.1 200 OK` and relay raw bytes
+//! on the same socket. Not an HTTP server: the head is read with the
+//! core's small reader, and anything that is not a raw console request
+//! (a health check, a page, a WebSocket on a listener that also has one)
+//! goes to hyper with the bytes read so far.
 
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use consoled_core::http_head::{read_request, ReadHeadError, RequestHead};
 use consoled_core::Front;
+use http::{HeaderMap, Request, StatusCode, Version};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::time::timeout;
 
+use crate::connection;
 use crate::context::ListenerContext;
-use crate::http_head::RequestHead;
+use crate::health::is_health_check;
+use crate::pages::is_open_redirect;
+use crate::prefixed::Prefixed;
 use crate::relay::relay_raw;
-use crate::session::{authorize, log_closed, log_open};
+use crate::session::{authorize, log_closed, log_open, Refusal};
 use crate::token::token_from_query;
+use crate::websocket::is_upgrade;
 
 /// The answer that hands the connection over to the console protocol.
 const ACCEPTED: &[u8] = b"HTTP/1.1 200 OK\r\n\r\n";
 
-/// Whether `head` is a raw-front console request: it carries a token in
-/// its query.
-pub(crate) fn token_of(head: &RequestHead) -> Option<String> {
-    head.query().and_then(token_from_query)
+/// Serves a connection of a listener with a raw TCP type: a console
+/// session when its first request is a raw console request, else HTTP.
+pub(crate) async fn serve<S>(ctx: Arc<ListenerContext>, mut stream: S, peer: SocketAddr)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let mut buf = Vec::new();
+    let reading = timeout(
+        ctx.settings.handshake_timeout,
+        read_request(&mut stream, &mut buf),
+    );
+    match reading.await {
+        Ok(Ok(Some((head, len)))) => {
+            if let Some(token) = console_token(&ctx, &head) {
+                buf.drain(..len);
+                return tcp_session(ctx, stream, &token, buf, peer).await;
+            }
+        }
+        // hyper answers a bad head (400, 431) as on any listener.
+        Ok(Err(ReadHeadError::Head(_))) => {}
+        Ok(Ok(None)) => return,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, listener = %ctx.listen, error = %e, "connection ended");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, listener = %ctx.listen, "no request head in time");
+            return;
+        }
+    }
+    connection::serve(ctx, Prefixed::new(buf, stream), peer).await;
+}
+
+/// The token of a raw console request: one whose query carries `token=`,
+/// on a listener with a raw TCP type, that the HTTP routes would not take
+/// first (a `//` path, the health check, a WebSocket upgrade).
+fn console_token(ctx: &ListenerContext, head: &RequestHead) -> Option<String> {
+    if !ctx.serves(Front::RawTcp) {
+        return None;
+    }
+    let request = as_request(head)?;
+    if is_open_redirect(request.uri().path()) || is_health_check(&request) || is_upgrade(&request) {
+        return None;
+    }
+    request.uri().query().and_then(token_from_query)
+}
+
+/// `head` as the HTTP routes see it; `None` when hyper would refuse it.
+fn as_request(head: &RequestHead) -> Option<Request<()>> {
+    let version = match head.minor_version {
+        0 => Version::HTTP_10,
+        _ => Version::HTTP_11,
+    };
+    let mut request = Request::builder()
+        .method(head.method.as_str())
+        .uri(head.target.as_str())
+        .version(version);
+    for (name, value) in &head.headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    request.body(()).ok()
 }
 
 /// Serves one raw TCP console request to its end.
-pub(crate) async fn tcp_session<S>(
+async fn tcp_session<S>(
     ctx: Arc<ListenerContext>,
     mut stream: S,
-    head: RequestHead,
+    token: &str,
     leftover: Vec<u8>,
     peer: SocketAddr,
 ) where
     S: AsyncRead + AsyncWrite + Send + Unpin,
 {
-    let token = token_of(&head);
-    let mut session = match authorize(&ctx, &head, token.as_deref(), Front::RawTcp).await {
+    let mut session = match authorize(&ctx, &HeaderMap::new(), Some(token), Front::RawTcp).await {
         Ok(session) => session,
         Err(refusal) => {
-            return refusal
-                .send(&mut stream, &ctx, peer, token.as_deref())
-                .await
+            refusal.log(&ctx, peer, Some(token));
+            let _ = refuse(&mut stream, &refusal).await;
+            return;
         }
     };
     // Bytes the client sent after its request line belong to the console.
@@ -58,4 +126,84 @@ pub(crate) async fn tcp_session<S>(
     let began = tokio::time::Instant::now();
     let report = relay_raw(stream, session.backend, &limits, ctx.closing.clone()).await;
     log_closed(&ctx, peer, &session.record, &report, began);
+}
+
+/// Writes `refusal` as an empty-bodied response and closes our side.
+async fn refuse<S: AsyncWrite + Unpin>(stream: &mut S, refusal: &Refusal) -> io::Result<()> {
+    stream
+        .write_all(&refusal_head(refusal.status(), &refusal.headers()))
+        .await?;
+    stream.flush().await?;
+    // Closing our write side lets the client see the end at once, even
+    // while it still has bytes in flight to us.
+    stream.shutdown().await
+}
+
+/// The head of an empty-bodied response that ends the connection, header
+/// names in title case as hyper writes them on the other fronts.
+fn refusal_head(status: StatusCode, headers: &HeaderMap) -> Vec<u8> {
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        status.as_str(),
+        status.canonical_reason().unwrap_or_default()
+    )
+    .into_bytes();
+    for (name, value) in headers {
+        for (i, word) in name.as_str().split('-').enumerate() {
+            if i > 0 {
+                head.push(b'-');
+            }
+            let mut chars = word.chars();
+            if let Some(first) = chars.next() {
+                head.extend(first.to_uppercase().to_string().bytes());
+                head.extend(chars.as_str().bytes());
+            }
+        }
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"Content-Length: 0\r\nConnection: close\r\n\r\n");
+    head
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header::RETRY_AFTER;
+    use http::HeaderValue;
+
+    #[test]
+    fn refusals_are_empty_and_final() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+        assert_eq!(
+            String::from_utf8(refusal_head(StatusCode::SERVICE_UNAVAILABLE, &headers)).unwrap(),
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        assert_eq!(
+            String::from_utf8(refusal_head(StatusCode::FORBIDDEN, &HeaderMap::new())).unwrap(),
+            "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn a_head_becomes_the_request_the_routes_see() {
+        let head = RequestHead {
+            method: "GET".into(),
+            target: "/console?token=t".into(),
+            minor_version: 0,
+            headers: vec![("Upgrade".into(), "websocket".into())],
+        };
+        let request = as_request(&head).unwrap();
+        assert_eq!(request.uri().query(), Some("token=t"));
+        assert_eq!(request.version(), Version::HTTP_10);
+        assert!(is_upgrade(&request));
+        let bad = RequestHead {
+            target: "not a target".into(),
+            ..head
+        };
+        assert!(as_request(&bad).is_none());
+    }
 }

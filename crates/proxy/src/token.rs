@@ -2,17 +2,24 @@
 //! `token` cookie (noVNC and spice-html5 send it as a cookie), as Nova's
 //! proxies look for it.
 
-use crate::http_head::RequestHead;
+use http::header::COOKIE;
+use http::Request;
 
 /// The token of a request: the query's `token` first, then a `token`
 /// cookie. Empty values count as absent.
-pub fn token_from_request(head: &RequestHead) -> Option<String> {
-    head.query().and_then(token_from_query).or_else(|| {
-        head.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
-            .find_map(|(_, v)| token_from_cookie(v))
-    })
+pub fn token_from_request<B>(request: &Request<B>) -> Option<String> {
+    request
+        .uri()
+        .query()
+        .and_then(token_from_query)
+        .or_else(|| {
+            request
+                .headers()
+                .get_all(COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(token_from_cookie)
+        })
 }
 
 /// The `token` parameter of a query string (form-decoded, as Python's
@@ -47,10 +54,13 @@ fn unquote(value: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http_head::parse_head;
 
-    fn head(raw: &str) -> RequestHead {
-        parse_head(raw.as_bytes()).unwrap().unwrap().0
+    fn request(target: &str, cookies: &[&str]) -> Request<()> {
+        let mut request = Request::builder().uri(target);
+        for cookie in cookies {
+            request = request.header(COOKIE, *cookie);
+        }
+        request.body(()).unwrap()
     }
 
     #[test]
@@ -89,27 +99,27 @@ mod tests {
 
     #[test]
     fn novnc_asks_for_the_root_with_the_token_in_the_query() {
-        let h = head("GET /?token=t-1 HTTP/1.1\r\nHost: h\r\n\r\n");
+        let h = request("/?token=t-1", &[]);
         assert_eq!(token_from_request(&h).as_deref(), Some("t-1"));
     }
 
     #[test]
     fn the_query_wins_over_the_cookie() {
-        let h = head("GET /websockify?token=q HTTP/1.1\r\nCookie: token=c\r\n\r\n");
+        let h = request("/websockify?token=q", &["token=c"]);
         assert_eq!(token_from_request(&h).as_deref(), Some("q"));
     }
 
     #[test]
     fn spice_html5_sends_only_a_cookie() {
-        let h = head("GET / HTTP/1.1\r\nCookie: lang=en\r\nCookie: token=c-7; x=y\r\n\r\n");
+        let h = request("/", &["lang=en", "token=c-7; x=y"]);
         assert_eq!(token_from_request(&h).as_deref(), Some("c-7"));
-        let h = head("GET /?token= HTTP/1.1\r\nCookie: token=c\r\n\r\n");
+        let h = request("/?token=", &["token=c"]);
         assert_eq!(token_from_request(&h).as_deref(), Some("c"));
     }
 
     #[test]
     fn no_token_anywhere() {
-        let h = head("GET /vnc_auto.html?path=%3Ftoken%3Dabc HTTP/1.1\r\nCookie: a=b\r\n\r\n");
+        let h = request("/vnc_auto.html?path=%3Ftoken%3Dabc", &["a=b"]);
         assert_eq!(token_from_request(&h), None);
     }
 }

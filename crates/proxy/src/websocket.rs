@@ -1,13 +1,19 @@
-//! The server side of the WebSocket opening handshake (RFC 6455), done on
-//! a head we parsed ourselves so that the token is checked and the backend
-//! opened before we answer `101`.
+//! The server side of the WebSocket opening handshake (RFC 6455), worked
+//! out by hand on the request hyper parsed, so that the token is checked
+//! and the backend opened before we answer `101`.
 
-use tokio::io::{AsyncRead, AsyncWrite};
+use http::header::{
+    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
+    SEC_WEBSOCKET_VERSION, UPGRADE,
+};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::http_head::RequestHead;
+use crate::reply::Body;
 
 /// The one subprotocol we speak: raw bytes in binary frames. spice-html5
 /// and Horizon's serial console offer it; noVNC 1.2+ offers none.
@@ -33,10 +39,10 @@ pub(crate) enum UpgradeError {
 impl UpgradeError {
     /// The status of the refusal (426 tells the client which version we
     /// speak).
-    pub(crate) fn status(self) -> u16 {
+    pub(crate) fn status(self) -> StatusCode {
         match self {
-            UpgradeError::Version => 426,
-            _ => 400,
+            UpgradeError::Version => StatusCode::UPGRADE_REQUIRED,
+            _ => StatusCode::BAD_REQUEST,
         }
     }
 }
@@ -48,32 +54,48 @@ pub(crate) struct Upgrade {
     protocol: Option<&'static str>,
 }
 
-/// Whether `head` asks for a WebSocket.
-pub(crate) fn is_upgrade(head: &RequestHead) -> bool {
-    head.header_has("upgrade", "websocket")
+/// Whether header `name` lists `item` (case-insensitive), comma lists
+/// split across every line of it.
+fn lists(headers: &HeaderMap, name: HeaderName, item: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|i| i.trim().eq_ignore_ascii_case(item))
+}
+
+/// Whether `request` asks for a WebSocket.
+pub(crate) fn is_upgrade<B>(request: &Request<B>) -> bool {
+    lists(request.headers(), UPGRADE, "websocket")
 }
 
 /// Checks an upgrade request and works out our answer.
 ///
 /// # Errors
 /// [`UpgradeError`] naming the first rule the request breaks.
-pub(crate) fn negotiate(head: &RequestHead) -> Result<Upgrade, UpgradeError> {
-    if head.method != "GET" || head.minor_version < 1 {
+pub(crate) fn negotiate<B>(request: &Request<B>) -> Result<Upgrade, UpgradeError> {
+    if request.method() != Method::GET || request.version() < Version::HTTP_11 {
         return Err(UpgradeError::Method);
     }
-    if !head.header_has("connection", "upgrade") {
+    let headers = request.headers();
+    if !lists(headers, CONNECTION, "upgrade") {
         return Err(UpgradeError::Connection);
     }
-    if head.header("sec-websocket-version") != Some("13") {
+    if headers
+        .get(SEC_WEBSOCKET_VERSION)
+        .map(HeaderValue::as_bytes)
+        != Some(b"13")
+    {
         return Err(UpgradeError::Version);
     }
-    let key = head.header("sec-websocket-key").ok_or(UpgradeError::Key)?;
-    if !is_websocket_key(key) {
-        return Err(UpgradeError::Key);
-    }
-    let protocol = head
-        .header_has("sec-websocket-protocol", BINARY_PROTOCOL)
-        .then_some(BINARY_PROTOCOL);
+    let key = headers
+        .get(SEC_WEBSOCKET_KEY)
+        .and_then(|k| k.to_str().ok())
+        .filter(|k| is_websocket_key(k))
+        .ok_or(UpgradeError::Key)?;
+    let protocol =
+        lists(headers, SEC_WEBSOCKET_PROTOCOL, BINARY_PROTOCOL).then_some(BINARY_PROTOCOL);
     Ok(Upgrade {
         accept: derive_accept_key(key.as_bytes()),
         protocol,
@@ -90,89 +112,125 @@ fn is_websocket_key(key: &str) -> bool {
 }
 
 /// The `101 Switching Protocols` response for `upgrade`.
-pub(crate) fn switching_protocols(upgrade: &Upgrade) -> String {
-    let mut head = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n",
-        upgrade.accept
-    );
-    if let Some(protocol) = upgrade.protocol {
-        head.push_str(&format!("Sec-WebSocket-Protocol: {protocol}\r\n"));
+pub(crate) fn switching_protocols(upgrade: &Upgrade) -> Response<Body> {
+    let mut response = Response::new(Body::default());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    // Base64 is always a valid header value.
+    if let Ok(accept) = HeaderValue::from_str(&upgrade.accept) {
+        headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
     }
-    head.push_str("\r\n");
-    head
+    if let Some(protocol) = upgrade.protocol {
+        headers.insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(protocol));
+    }
+    response
 }
 
-/// The server end of a WebSocket over `stream`, whose opening handshake is
-/// done; `leftover` holds bytes the client sent after its request head.
-pub(crate) async fn server_stream<S>(
-    stream: S,
-    leftover: Vec<u8>,
+/// The server end of a WebSocket over the connection hyper handed over
+/// after our `101` (with any bytes the client sent early).
+pub(crate) async fn server_stream(
+    upgraded: Upgraded,
     max_frame_size: usize,
-) -> WebSocketStream<S>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+) -> WebSocketStream<TokioIo<Upgraded>> {
     let config = WebSocketConfig::default()
         .max_frame_size(Some(max_frame_size))
         .max_message_size(Some(max_frame_size));
-    WebSocketStream::from_partially_read(stream, leftover, Role::Server, Some(config)).await
+    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http_head::parse_head;
 
-    fn head(extra: &str) -> RequestHead {
-        let raw = format!("GET /?token=t HTTP/1.1\r\nHost: h\r\n{extra}\r\n");
-        parse_head(raw.as_bytes()).unwrap().unwrap().0
+    const UPGRADE_HEADERS: &[(&str, &str)] = &[
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+
+    /// An upgrade request with `UPGRADE_HEADERS`, `replace`d one at a time,
+    /// then `extra`.
+    fn request(method: Method, replace: &[(&str, &str)], extra: &[(&str, &str)]) -> Request<()> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri("/?token=t")
+            .header("host", "h");
+        for (name, value) in UPGRADE_HEADERS {
+            let value = replace
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(*value, |(_, v)| v);
+            request = request.header(*name, value);
+        }
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
+        request.body(()).unwrap()
     }
 
-    const UPGRADE: &str =
-        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
-                           Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    fn upgrade(replace: &[(&str, &str)], extra: &[(&str, &str)]) -> Request<()> {
+        request(Method::GET, replace, extra)
+    }
 
     #[test]
     fn rfc_6455_sample_accept_key() {
-        let up = negotiate(&head(UPGRADE)).unwrap();
+        let up = negotiate(&upgrade(&[], &[])).unwrap();
         let response = switching_protocols(&up);
-        assert!(response.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
-        assert!(response.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
-        assert!(!response.contains("Sec-WebSocket-Protocol"));
-        assert!(!response.contains("keep-alive"));
-        assert!(response.ends_with("\r\n\r\n"));
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        let headers = response.headers();
+        assert_eq!(
+            headers[SEC_WEBSOCKET_ACCEPT],
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+        assert_eq!(headers[UPGRADE], "websocket");
+        assert_eq!(headers[CONNECTION], "Upgrade");
+        assert!(headers.get(SEC_WEBSOCKET_PROTOCOL).is_none());
     }
 
     #[test]
     fn binary_is_chosen_when_offered() {
-        let up = negotiate(&head(&format!(
-            "{UPGRADE}Sec-WebSocket-Protocol: base64, binary\r\n"
-        )))
-        .unwrap();
-        assert!(switching_protocols(&up).contains("Sec-WebSocket-Protocol: binary\r\n"));
-        let up = negotiate(&head(&format!(
-            "{UPGRADE}Sec-WebSocket-Protocol: base64\r\n"
-        )))
-        .unwrap();
-        assert!(!switching_protocols(&up).contains("Sec-WebSocket-Protocol"));
+        let offered = [("Sec-WebSocket-Protocol", "base64, binary")];
+        let up = negotiate(&upgrade(&[], &offered)).unwrap();
+        assert_eq!(
+            switching_protocols(&up).headers()[SEC_WEBSOCKET_PROTOCOL],
+            "binary"
+        );
+        let split = [
+            ("Sec-WebSocket-Protocol", "base64"),
+            ("sec-websocket-protocol", "binary"),
+        ];
+        let up = negotiate(&upgrade(&[], &split)).unwrap();
+        assert_eq!(
+            switching_protocols(&up).headers()[SEC_WEBSOCKET_PROTOCOL],
+            "binary"
+        );
+        let up = negotiate(&upgrade(&[], &[("Sec-WebSocket-Protocol", "base64")])).unwrap();
+        assert!(switching_protocols(&up)
+            .headers()
+            .get(SEC_WEBSOCKET_PROTOCOL)
+            .is_none());
     }
 
     #[test]
     fn refusals() {
-        let no_conn = UPGRADE.replace("Connection: Upgrade", "Connection: keep-alive");
-        assert_eq!(negotiate(&head(&no_conn)), Err(UpgradeError::Connection));
-        let old = UPGRADE.replace("Version: 13", "Version: 8");
+        let no_conn = upgrade(&[("Connection", "keep-alive")], &[]);
+        assert_eq!(negotiate(&no_conn), Err(UpgradeError::Connection));
+        let old = upgrade(&[("Sec-WebSocket-Version", "8")], &[]);
         assert_eq!(
-            negotiate(&head(&old)).map_err(UpgradeError::status),
-            Err(426)
+            negotiate(&old).map_err(UpgradeError::status),
+            Err(StatusCode::UPGRADE_REQUIRED)
         );
-        let bad_key = UPGRADE.replace("dGhlIHNhbXBsZSBub25jZQ==", "short");
-        assert_eq!(negotiate(&head(&bad_key)), Err(UpgradeError::Key));
-        let raw = format!("POST / HTTP/1.1\r\n{UPGRADE}\r\n");
-        let post = parse_head(raw.as_bytes()).unwrap().unwrap().0;
+        let bad_key = upgrade(&[("Sec-WebSocket-Key", "short")], &[]);
+        assert_eq!(negotiate(&bad_key), Err(UpgradeError::Key));
+        let post = request(Method::POST, &[], &[]);
         assert_eq!(negotiate(&post), Err(UpgradeError::Method));
         assert!(is_upgrade(&post));
-        assert!(!is_upgrade(&head("")));
+        let mut http10 = upgrade(&[], &[]);
+        *http10.version_mut() = Version::HTTP_10;
+        assert_eq!(negotiate(&http10), Err(UpgradeError::Method));
+        assert!(!is_upgrade(&Request::new(())));
     }
 }

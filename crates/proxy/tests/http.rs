@@ -39,9 +39,10 @@ async fn health_answers_without_a_token() {
     let (head, body) = split_response(&response);
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     assert_eq!(body, b"ok\n");
+    // hyper answers an HTTP/1.0 request in HTTP/1.0.
     let response = exchange(proxy.addr(0), "HEAD /healthz HTTP/1.0\r\n\r\n").await;
     let (head, body) = split_response(&response);
-    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.starts_with("HTTP/1.0 200 OK\r\n"), "{head}");
     assert!(body.is_empty());
 }
 
@@ -93,6 +94,79 @@ async fn static_files_and_tempests_page_check() {
     assert!(head.contains("Content-Type: text/javascript"), "{head}");
     assert_eq!(body, b"export default 1;\n");
     assert_eq!(rfb.connections(), 0, "a page load opens no console");
+}
+
+/// The value of header `name` in a response head.
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+}
+
+/// Stands for `app.js` gzipped: the proxy sends the file as it is.
+const APP_JS_GZ: &[u8] = b"\x1f\x8b\x08\x00 app.js, gzipped";
+
+#[tokio::test]
+async fn pages_revalidate_with_304_and_send_gzip_siblings() {
+    let root = web_root();
+    root.write("app.js", "export const rfb = 1;\n");
+    root.write("app.js.gz", APP_JS_GZ);
+    let listener = ListenerConfig::new(any_port(), ["novnc"]).with_web_root(root.path());
+    let proxy = ProxyBuilder::new().listener_config(listener).start().await;
+
+    let first = exchange(
+        proxy.addr(0),
+        "GET /vnc_auto.html HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let (head, body) = split_response(&first);
+    assert_eq!(status_of(&first), 200, "{head}");
+    assert_eq!(body, PAGE.as_bytes());
+    assert_eq!(header(&head, "x-content-type-options"), Some("nosniff"));
+    assert_eq!(header(&head, "cache-control"), Some("no-cache"));
+    let last_modified = header(&head, "last-modified").expect("Last-Modified");
+    // A browser revalidating its copy gets 304 and no body.
+    let again = exchange(
+        proxy.addr(0),
+        &format!(
+            "GET /vnc_auto.html HTTP/1.1\r\nHost: h\r\nIf-Modified-Since: {last_modified}\r\n\
+             Connection: close\r\n\r\n"
+        ),
+    )
+    .await;
+    let (head, body) = split_response(&again);
+    assert!(head.starts_with("HTTP/1.1 304 "), "{head}");
+    assert!(body.is_empty(), "a 304 has no body");
+
+    // A client that accepts gzip gets the .gz sibling, as gzip.
+    let gzipped = exchange(
+        proxy.addr(0),
+        "GET /app.js HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let (head, body) = split_response(&gzipped);
+    assert_eq!(status_of(&gzipped), 200, "{head}");
+    assert_eq!(header(&head, "content-encoding"), Some("gzip"), "{head}");
+    assert!(head.contains("Content-Type: text/javascript"), "{head}");
+    assert_eq!(body, APP_JS_GZ);
+    // One that does not gets the file itself.
+    let plain = exchange(
+        proxy.addr(0),
+        "GET /app.js HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let (head, body) = split_response(&plain);
+    assert_eq!(header(&head, "content-encoding"), None, "{head}");
+    assert_eq!(body, b"export const rfb = 1;\n");
+    // And a range of it.
+    let part = exchange(
+        proxy.addr(0),
+        "GET /app.js HTTP/1.1\r\nHost: h\r\nRange: bytes=7-11\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status_of(&part), 206);
+    assert_eq!(split_response(&part).1, b"const");
 }
 
 #[tokio::test]

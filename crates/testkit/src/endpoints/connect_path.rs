@@ -2,10 +2,8 @@
 
 use std::io;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-
-/// The most a request head may be before the endpoint gives up.
-const MAX_HEAD: usize = 8 * 1024;
+use consoled_core::http_head::{read_request_exactly, ReadHeadError};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 /// How long a connection may take to send its `CONNECT` request.
 const CONNECT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -28,8 +26,10 @@ pub async fn expect_connect_path<S>(stream: &mut S, expected: &str) -> io::Resul
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let head = match tokio::time::timeout(CONNECT_WAIT, read_head(stream)).await {
-        Ok(head) => head?,
+    // Nothing past the head: a client may send console bytes right behind
+    // it, and they are the console's.
+    let read = match tokio::time::timeout(CONNECT_WAIT, read_request_exactly(stream)).await {
+        Ok(read) => read,
         Err(_) => {
             // A client that skipped the handshake waits for us to speak
             // first; answering breaks the deadlock and fails it quickly.
@@ -37,25 +37,30 @@ where
             return Err(invalid("no CONNECT request arrived".into()));
         }
     };
-    let head = String::from_utf8_lossy(&head);
-    let request_line = head.lines().next().unwrap_or_default();
-    let mut parts = request_line.split(' ');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("CONNECT"), Some(path), Some(version), None) if version.starts_with("HTTP/") => {
-            if path == expected {
-                stream.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await
-            } else {
-                refuse(stream, b"HTTP/1.1 404 Not Found\r\n\r\n").await?;
-                Err(invalid(format!("CONNECT to unknown path {path:?}")))
-            }
-        }
-        _ => {
+    let head = match read {
+        Ok(Some(done)) => done,
+        Ok(None) => return Err(io::ErrorKind::UnexpectedEof.into()),
+        Err(ReadHeadError::Io(e)) => return Err(e),
+        Err(e) => {
             refuse(stream, b"HTTP/1.1 400 Bad Request\r\n\r\n").await?;
-            Err(invalid(format!(
-                "expected a CONNECT request, got {request_line:?}"
-            )))
+            return Err(invalid(format!("expected a CONNECT request: {e}")));
         }
+    };
+    if head.method != "CONNECT" {
+        refuse(stream, b"HTTP/1.1 400 Bad Request\r\n\r\n").await?;
+        return Err(invalid(format!(
+            "expected a CONNECT request, got {} {}",
+            head.method, head.target
+        )));
     }
+    if head.target != expected {
+        refuse(stream, b"HTTP/1.1 404 Not Found\r\n\r\n").await?;
+        return Err(invalid(format!(
+            "CONNECT to unknown path {:?}",
+            head.target
+        )));
+    }
+    stream.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await
 }
 
 /// Sends the refusal and lets the peer read it: closing with unread input
@@ -71,18 +76,6 @@ where
     let drain = tokio::io::copy(stream, &mut sink);
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
     Ok(())
-}
-
-/// Reads one byte at a time so that nothing after the head is consumed.
-async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(64);
-    while !head.ends_with(b"\r\n\r\n") && !head.ends_with(b"\n\n") {
-        if head.len() >= MAX_HEAD {
-            return Err(invalid("CONNECT request head too long".into()));
-        }
-        head.push(stream.read_u8().await?);
-    }
-    Ok(head)
 }
 
 pub(crate) fn invalid(message: String) -> io::Error {
