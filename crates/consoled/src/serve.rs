@@ -126,7 +126,7 @@ async fn token_store(
     tokens: &TokensSection,
 ) -> Result<Arc<dyn TokenStore>, String> {
     let store: Arc<dyn TokenStore> = match tokens.store.store {
-        StoreKind::Memory => Arc::new(MemoryTokenStore::new()),
+        StoreKind::Memory => Arc::new(MemoryTokenStore::with_limits(tokens.limits)),
         StoreKind::Redis => {
             let url = &tokens.redis.redis_url;
             let timeout = RedisTokenStore::DEFAULT_TIMEOUT;
@@ -141,7 +141,11 @@ async fn token_store(
                     lazy
                 }
             };
-            Arc::new(store.with_key_prefix(tokens.redis.redis_key_prefix.clone()))
+            Arc::new(
+                store
+                    .with_key_prefix(tokens.redis.redis_key_prefix.clone())
+                    .with_limits(tokens.limits),
+            )
         }
     };
     consoled_core::store::spawn_purger(&store, PURGE_EVERY);

@@ -202,6 +202,18 @@ fn every_refusable_key_is_named_as_written() {
             check("tokens.ttl_seconds") + "must be at most 86400",
         ),
         (
+            "[tokens]\nmax_live_records = -1\n".into(),
+            parse(2, "[tokens]", "tokens.max_live_records"),
+        ),
+        (
+            "[tokens]\nmax_live_records = 0\n".into(),
+            check("tokens.max_live_records") + "must be between 1 and 100000000",
+        ),
+        (
+            "[tokens]\nmax_live_records_per_project = \"many\"\n".into(),
+            parse(2, "[tokens]", "tokens.max_live_records_per_project"),
+        ),
+        (
             "[tokens]\nstore = \"disk\"\n".into(),
             parse(2, "[tokens]", "tokens.store"),
         ),

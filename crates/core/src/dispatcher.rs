@@ -12,11 +12,11 @@ use crate::driver::ConsoleDriver;
 use crate::error::ConsoleError;
 use crate::guard::guarded;
 use crate::identity::Identity;
-use crate::record::{unix_seconds, TokenRecord};
+use crate::record::{unix_seconds, MintedBy, TokenRecord};
 use crate::registry::Registry;
 use crate::server::{Server, ServerBackend};
 use crate::settings::DispatchSettings;
-use crate::store::TokenStore;
+use crate::store::{StoreError, TokenStore};
 use crate::token::{OsTokenSource, Token, TokenSource};
 
 /// Task states in which a server has no console to offer.
@@ -194,6 +194,10 @@ impl Dispatcher {
             connect,
             access_url_base: base.to_string(),
             expires_at: unix_seconds(self.clock.now()) + self.settings.token_ttl().as_secs(),
+            minted_by: Some(MintedBy {
+                user_id: identity.user_id.clone(),
+                project_id: identity.project_id.clone(),
+            }),
         };
         let fingerprint = record.token_hash.fingerprint();
         guarded("token store", limit, async {
@@ -302,8 +306,14 @@ fn check_state(server: &Server) -> Result<(), ConsoleError> {
     Ok(())
 }
 
-fn store_down(e: crate::store::StoreError) -> ConsoleError {
-    ConsoleError::ServiceUnavailable(e.to_string())
+/// A store's refusal as the API answers it: a project over its quota is
+/// that project's 403 (Nova's fault for quotas); anything else is the
+/// store's trouble, a 503.
+fn store_down(e: StoreError) -> ConsoleError {
+    match e {
+        StoreError::OverQuota { .. } => ConsoleError::Forbidden(e.to_string()),
+        other => ConsoleError::ServiceUnavailable(other.to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -322,6 +322,7 @@ mod tests {
             },
             access_url_base: TELNET.default_base_url.into(),
             expires_at: u64::MAX,
+            minted_by: None,
         };
         let err = driver.connect(&record).await.err().expect("refused");
         assert_eq!(err.status(), 501, "{err}");

@@ -30,11 +30,11 @@ pub use error::ConsoleError;
 pub use guard::guarded;
 pub use identity::Identity;
 pub use microversion::{Microversion, MicroversionError};
-pub use record::{unix_seconds, ConnectInfo, TokenRecord};
+pub use record::{unix_seconds, ConnectInfo, MintedBy, TokenRecord};
 pub use registry::{Registry, RegistryBuilder, RegistryError};
 pub use server::{BackendError, Endpoint, Server, ServerBackend};
 pub use settings::{DispatchSettings, TokenSettings, TypeSettings};
-pub use store::{MemoryTokenStore, StoreError, TokenStore};
+pub use store::{MemoryTokenStore, StoreError, StoreLimits, TokenStore};
 pub use token::{OsTokenSource, Token, TokenHash, TokenSource};
 
 /// Re-exported for driver crates' `#[async_trait]` impls.

@@ -38,6 +38,28 @@ pub struct TokenRecord {
     pub access_url_base: String,
     /// Seconds since the Unix epoch after which the token is void.
     pub expires_at: u64,
+    /// Who minted the token. Records written before consoled kept it
+    /// have none, and still validate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minted_by: Option<MintedBy>,
+}
+
+/// The caller that minted a token: for the audit trail of its sessions,
+/// and for the per-project cap on live tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MintedBy {
+    /// The caller's user id.
+    pub user_id: String,
+    /// The project the caller acted in (not necessarily the server's: an
+    /// admin may mint for any server).
+    pub project_id: String,
+}
+
+impl TokenRecord {
+    /// The project whose quota the record counts against, if known.
+    pub fn quota_project(&self) -> Option<&str> {
+        self.minted_by.as_ref().map(|m| m.project_id.as_str())
+    }
 }
 
 impl TokenRecord {
@@ -98,6 +120,7 @@ mod tests {
             },
             access_url_base: "http://h/".into(),
             expires_at: 100,
+            minted_by: None,
         };
         let at = |s| UNIX_EPOCH + Duration::from_secs(s);
         assert!(!r.is_expired(at(99)));

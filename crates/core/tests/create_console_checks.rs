@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use consoled_core::{
-    ConsoleError, DispatchSettings, Dispatcher, Identity, MemoryTokenStore, Registry, TypeSettings,
+    ConsoleError, DispatchSettings, Dispatcher, Identity, MemoryTokenStore, Registry, StoreLimits,
+    TypeSettings,
 };
 use consoled_driver_serial::SerialDriver;
 use consoled_driver_vnc_novnc::NoVncDriver;
@@ -222,4 +223,42 @@ async fn checks_run_in_order() {
     // settings before endpoint: xvpvnc is off and the server has no VNC
     let err = refused(&member(), "serial-only", "vnc", "xvpvnc").await;
     assert_eq!(err.to_string(), "Unavailable console type xvpvnc.");
+}
+
+#[tokio::test]
+async fn a_project_at_its_token_cap_is_403_and_the_others_still_mint() {
+    let registry = Registry::builder()
+        .register(Arc::new(SerialDriver))
+        .build()
+        .expect("no duplicates");
+    let store = MemoryTokenStore::with_limits(StoreLimits {
+        max_live_records_per_project: 2,
+        ..StoreLimits::default()
+    });
+    let dispatcher = Dispatcher::new(
+        Arc::new(registry),
+        Arc::new(backend()),
+        Arc::new(store),
+        DispatchSettings::default(),
+    );
+    let alice = Identity::new("alice", "demo", ["member"]);
+    for _ in 0..2 {
+        dispatcher
+            .create_console(&alice, "ok", "serial", "serial")
+            .await
+            .expect("within the cap");
+    }
+    let refused = dispatcher
+        .create_console(&alice, "ok", "serial", "serial")
+        .await
+        .expect_err("over the cap");
+    assert_eq!((refused.status(), refused.fault_name()), (403, "forbidden"));
+    assert!(refused.to_string().contains("Quota exceeded"), "{refused}");
+    // The cap is the minting project's: an admin acting from its own
+    // project mints for the same server.
+    let admin = Identity::new("admin", "admin", ["admin"]);
+    dispatcher
+        .create_console(&admin, "ok", "serial", "serial")
+        .await
+        .expect("another project is not held back");
 }

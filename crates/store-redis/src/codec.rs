@@ -68,6 +68,7 @@ mod tests {
             },
             access_url_base: "http://127.0.0.1:6080/vnc_auto.html".into(),
             expires_at: 1_900_000_000,
+            minted_by: None,
         }
     }
 

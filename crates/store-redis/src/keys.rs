@@ -40,6 +40,17 @@ impl Keys {
         format!("{}server:{instance_uuid}", self.prefix)
     }
 
+    /// What goes before a project id to name its quota set.
+    pub(crate) fn project_prefix(&self) -> String {
+        format!("{}project:", self.prefix)
+    }
+
+    /// The sorted set of one project's live token hashes, scored by their
+    /// expiry: its quota.
+    pub(crate) fn project(&self, project_id: &str) -> String {
+        format!("{}project:{project_id}", self.prefix)
+    }
+
     /// A SCAN pattern matching every server set of this prefix, and only
     /// those: the prefix is an operator's choice and may hold glob
     /// characters.

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use consoled_core::{Clock, StoreError, SystemClock, TokenHash, TokenRecord, TokenStore};
+use consoled_core::{
+    unix_seconds, Clock, StoreError, StoreLimits, SystemClock, TokenHash, TokenRecord, TokenStore,
+};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::bounded::{bounded, unavailable};
@@ -15,14 +17,44 @@ use crate::keys::Keys;
 /// Deletes every token of one server and its set in one atomic step;
 /// returns how many token records existed. KEYS[1] is the server's set,
 /// ARGV[1] what goes before a hash to name its record.
+///
+/// Each record also gives its place in its project's quota set back
+/// (ARGV[2] goes before a project id to name that set): the record's JSON
+/// names the project that minted it.
 const REVOKE_SCRIPT: &str = r"
 local hashes = redis.call('SMEMBERS', KEYS[1])
 local gone = 0
 for _, hash in ipairs(hashes) do
-  gone = gone + redis.call('DEL', ARGV[1] .. hash)
+  local key = ARGV[1] .. hash
+  local json = redis.call('GET', key)
+  if json then
+    local ok, record = pcall(cjson.decode, json)
+    if ok and type(record) == 'table' and type(record.minted_by) == 'table'
+        and type(record.minted_by.project_id) == 'string' then
+      redis.call('ZREM', ARGV[2] .. record.minted_by.project_id, hash)
+    end
+  end
+  gone = gone + redis.call('DEL', key)
 end
 redis.call('DEL', KEYS[1])
 return gone
+";
+
+/// Takes a place for a token in its project's set, unless the project
+/// holds `cap` live tokens already: drops the set's expired members, then
+/// adds the token with its expiry as score, and keeps the set alive as long
+/// as its newest member. Returns 1 when the place was taken, 0 when the
+/// project is at its cap. KEYS[1] is the project's sorted set; ARGV: now,
+/// cap, the token hash, its expiry.
+const QUOTA_SCRIPT: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if not redis.call('ZSCORE', KEYS[1], ARGV[3]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+redis.call('EXPIREAT', KEYS[1], ARGV[4], 'NX')
+redis.call('EXPIREAT', KEYS[1], ARGV[4], 'GT')
+return 1
 ";
 
 /// A [`TokenStore`] on Redis, shared by every API and proxy node that
@@ -38,6 +70,8 @@ pub struct RedisTokenStore {
     pub(crate) purge_steps: usize,
     purge_cursor: Mutex<u64>,
     clock: Arc<dyn Clock>,
+    /// The most live tokens one project may hold; `None`: no cap.
+    per_project: Option<usize>,
 }
 
 impl RedisTokenStore {
@@ -116,6 +150,7 @@ impl RedisTokenStore {
             purge_steps: Self::DEFAULT_PURGE_STEPS,
             purge_cursor: Mutex::new(0),
             clock: Arc::new(SystemClock),
+            per_project: StoreLimits::default().per_project(),
         })
     }
 
@@ -131,6 +166,14 @@ impl RedisTokenStore {
     /// (Redis expires records by its own clock in any case).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Caps the live tokens of one project at
+    /// [`StoreLimits::max_live_records_per_project`] (the default limits'
+    /// unless told); the total is Redis's own `maxmemory`'s business.
+    pub fn with_limits(mut self, limits: StoreLimits) -> Self {
+        self.per_project = limits.per_project();
         self
     }
 
@@ -202,6 +245,31 @@ impl TokenStore for RedisTokenStore {
         let server = self.keys.server(&record.instance_uuid);
         let expires_at = record.expires_at;
         let mut conn = self.conn.clone();
+        if let (Some(limit), Some(project)) = (self.per_project, record.quota_project()) {
+            // Its own step, before the record is written: a record written
+            // after a refusal would be a token nobody was given. A write
+            // that fails after it leaves a place taken until the expiry.
+            let taken: i64 = bounded(
+                "authorize",
+                self.timeout,
+                redis::cmd("EVAL")
+                    .arg(QUOTA_SCRIPT)
+                    .arg(1)
+                    .arg(self.keys.project(project))
+                    .arg(unix_seconds(now))
+                    .arg(limit)
+                    .arg(&hex)
+                    .arg(expires_at)
+                    .query_async(&mut conn),
+            )
+            .await?;
+            if taken == 0 {
+                return Err(StoreError::OverQuota {
+                    project: project.to_owned(),
+                    limit,
+                });
+            }
+        }
         let mut pipe = redis::pipe();
         pipe.atomic()
             .cmd("SET")
@@ -260,6 +328,7 @@ impl TokenStore for RedisTokenStore {
                 .arg(1)
                 .arg(self.keys.server(instance_uuid))
                 .arg(self.keys.token_prefix())
+                .arg(self.keys.project_prefix())
                 .query_async(&mut conn),
         )
         .await

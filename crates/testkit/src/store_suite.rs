@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use consoled_core::{unix_seconds, ConnectInfo, Token, TokenRecord, TokenStore};
+use consoled_core::{
+    unix_seconds, ConnectInfo, MintedBy, StoreError, StoreLimits, Token, TokenRecord, TokenStore,
+};
 
 use crate::FixedClock;
 
@@ -16,7 +18,7 @@ const RECORDS_PER_TASK: usize = 25;
 const NATIVE_EXPIRY_LIMIT: Duration = Duration::from_secs(5);
 
 /// Runs every token store check; `make` builds a fresh, empty store on the
-/// given clock for each check.
+/// given clock, with the given limits, for each check.
 ///
 /// The clock starts at the current real time, so that a store with native
 /// expiry (a TTL in Redis) agrees with the records' `expires_at`. Expiry is
@@ -28,27 +30,39 @@ const NATIVE_EXPIRY_LIMIT: Duration = Duration::from_secs(5);
 /// Checks: authorize/validate round trip; unknown hash; expiry; a token
 /// valid for many validations; `revoke_server` removes that server's
 /// records only and counts them; `purge_expired` keeps live records;
-/// concurrent authorize/validate from many tasks.
+/// concurrent authorize/validate from many tasks; a project at its cap
+/// (`max_live_records_per_project`) is refused with
+/// [`StoreError::OverQuota`] while another project still mints, and
+/// revocation and expiry give its places back.
 ///
 /// # Panics
 /// On the first failed check, or when the store returns an error.
 pub async fn run_token_store_suite<S, F>(make: F)
 where
     S: TokenStore,
-    F: Fn(Arc<FixedClock>) -> S,
+    F: Fn(Arc<FixedClock>, StoreLimits) -> S,
 {
-    let fresh = || {
+    let with_limits = |limits| {
         let clock = FixedClock::at(unix_seconds(SystemTime::now()));
-        let store = make(clock.clone());
+        let store = make(clock.clone(), limits);
         (clock, store)
     };
+    let fresh = || with_limits(StoreLimits::default());
     round_trip(fresh().1).await;
     expiry(fresh()).await;
     many_validations(fresh().1).await;
     revoke_server(fresh().1).await;
     purge_expired(fresh()).await;
     concurrent(Arc::new(fresh().1)).await;
+    per_project_cap(with_limits(StoreLimits {
+        max_live_records: 1_000,
+        max_live_records_per_project: QUOTA,
+    }))
+    .await;
 }
+
+/// The per-project cap the quota check configures.
+const QUOTA: usize = 3;
 
 /// A record for a fresh token of `server`, valid for `ttl` seconds (or
 /// expired that long ago when negative) from `clock`'s now.
@@ -68,6 +82,7 @@ fn record(clock: &FixedClock, server: &str, n: usize, ttl: i64) -> TokenRecord {
         },
         access_url_base: "http://127.0.0.1:6080/vnc_auto.html".into(),
         expires_at: now.saturating_add_signed(ttl),
+        minted_by: None,
     }
 }
 
@@ -264,4 +279,77 @@ async fn concurrent<S: TokenStore>(store: Arc<S>) {
             "token store suite: a record went missing under concurrent use"
         );
     }
+}
+
+/// `record`, minted by someone in `project`.
+fn minted(clock: &FixedClock, project: &str, server: &str, n: usize, ttl: i64) -> TokenRecord {
+    TokenRecord {
+        minted_by: Some(MintedBy {
+            user_id: format!("user-of-{project}"),
+            project_id: project.to_owned(),
+        }),
+        ..record(clock, &format!("{project}-{server}"), n, ttl)
+    }
+}
+
+async fn per_project_cap<S: TokenStore>((clock, store): (Arc<FixedClock>, S)) {
+    let busy: Vec<_> = (0..QUOTA)
+        .map(|n| {
+            minted(
+                &clock,
+                "busy",
+                if n == 0 { "short" } else { "long" },
+                n,
+                if n == 0 { 1 } else { 600 },
+            )
+        })
+        .collect();
+    for r in &busy {
+        authorize(&store, r).await;
+    }
+    let over = minted(&clock, "busy", "long", QUOTA, 600);
+    match store.authorize(over.clone()).await {
+        Err(StoreError::OverQuota { project, limit }) => assert!(
+            project == "busy" && limit == QUOTA,
+            "token store suite: the quota refusal names {project} and {limit}"
+        ),
+        other => {
+            panic!("token store suite: a project over its cap must get OverQuota, got {other:?}")
+        }
+    }
+    assert_eq!(
+        validate(&store, &over).await,
+        None,
+        "token store suite: a record refused over quota must not validate"
+    );
+    // Storing a record the project already holds takes no new place.
+    authorize(&store, &busy[1]).await;
+    authorize(&store, &minted(&clock, "quiet", "a", 0, 600)).await;
+
+    // Revocation gives places back.
+    let revoked = store
+        .revoke_server("busy-long")
+        .await
+        .unwrap_or_else(|e| panic!("token store suite: revoke_server failed: {e}"));
+    assert_eq!(revoked, QUOTA - 1);
+    for n in 0..QUOTA - 1 {
+        authorize(&store, &minted(&clock, "busy", "again", n, 600)).await;
+    }
+    // And so does expiry: the short record's second passes (by the
+    // store's clock, or by real time for a store that keeps its own).
+    clock.advance(Duration::from_secs(2));
+    let last = minted(&clock, "busy", "again", QUOTA, 600);
+    let deadline = tokio::time::Instant::now() + NATIVE_EXPIRY_LIMIT;
+    loop {
+        match store.authorize(last.clone()).await {
+            Ok(()) => break,
+            Err(StoreError::OverQuota { .. }) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => {
+                panic!("token store suite: an expired record still counts against its project: {e}")
+            }
+        }
+    }
+    assert!(validate(&store, &last).await.is_some());
 }

@@ -148,6 +148,7 @@ mod tests {
             },
             access_url_base: DESCRIPTOR.default_base_url.into(),
             expires_at: u64::MAX,
+            minted_by: None,
         };
         let err = WebMksDriver::default()
             .connect(&record)

@@ -47,6 +47,7 @@ async fn record_for(authd: &AuthdEndpoint, access: String) -> TokenRecord {
         connect,
         access_url_base: "http://127.0.0.1:6090/".into(),
         expires_at: u64::MAX,
+        minted_by: None,
     }
 }
 

@@ -68,6 +68,7 @@ mod tests {
             },
             access_url_base: d_base(),
             expires_at: u64::MAX,
+            minted_by: None,
         };
         let err = SpiceDirectDriver
             .connect(&record)

@@ -46,11 +46,13 @@ pub fn parse(path: &Path, source: &str) -> Result<Config, String> {
             "tokens" => {
                 let mut parts = Parts::new(value, "tokens", path, source)?;
                 let lifetime = parts.take()?;
+                let limits = parts.take()?;
                 let store = parts.take::<StoreChoice>()?;
                 let redis = parts.take()?;
                 parts.finish()?;
                 config.tokens = TokensSection {
                     lifetime,
+                    limits,
                     store,
                     redis,
                 };

@@ -2,7 +2,7 @@
 //! structs themselves: their serde names, their `Default`s and their doc
 //! comments (through `schemars`), so that a new key cannot be left out.
 
-use consoled_core::{Registry, TokenSettings, TypeSettings};
+use consoled_core::{Registry, StoreLimits, TokenSettings, TypeSettings};
 use consoled_proxy::{ListenerConfig, ProxySettings};
 use consoled_store_redis::RedisSettings;
 use schemars::{JsonSchema, Schema};
@@ -45,6 +45,7 @@ fn sections() -> Vec<Section> {
             note: "",
             parts: vec![
                 part::<TokenSettings>(),
+                part::<StoreLimits>(),
                 part::<StoreChoice>(),
                 part::<RedisSettings>(),
             ],

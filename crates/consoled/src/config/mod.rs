@@ -4,7 +4,7 @@
 //! | section | keys owned by |
 //! |---|---|
 //! | `[api]` | this binary ([`ApiSettings`]) |
-//! | `[tokens]` | consoled-core (`ttl_seconds`), this binary (`store`), consoled-store-redis (`redis_url`, `redis_key_prefix`) |
+//! | `[tokens]` | consoled-core (`ttl_seconds`; `max_live_records`, `max_live_records_per_project`), this binary (`store`), consoled-store-redis (`redis_url`, `redis_key_prefix`) |
 //! | `[consoles.<type>]` | consoled-core ([`TypeSettings`]) |
 //! | `[backend]` | this binary ([`BackendSettings`]) |
 //! | `[proxy]`, `[[proxy.listeners]]` | consoled-proxy ([`ProxySettings`], [`ListenerConfig`]) |
@@ -21,7 +21,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use consoled_core::{DispatchSettings, Registry, SettingError, TokenSettings, TypeSettings};
+use consoled_core::{
+    DispatchSettings, Registry, SettingError, StoreLimits, TokenSettings, TypeSettings,
+};
 use consoled_proxy::{ListenerConfig, ProxySettings};
 use consoled_store_redis::RedisSettings;
 use serde::{Deserialize, Serialize};
@@ -73,11 +75,14 @@ pub enum AuthMode {
     NoAuth,
 }
 
-/// `[tokens]`: three owners, one table.
+/// `[tokens]`: four owners, one table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokensSection {
     /// `ttl_seconds`, which the dispatcher reads.
     pub lifetime: TokenSettings,
+    /// `max_live_records`, `max_live_records_per_project`, which the
+    /// stores read.
+    pub limits: StoreLimits,
     /// `store`.
     pub store: StoreChoice,
     /// `redis_url`, `redis_key_prefix`, which the Redis store reads.
@@ -135,6 +140,10 @@ impl Config {
     pub fn validate(&self) -> Result<(), SettingError> {
         self.tokens
             .lifetime
+            .validate()
+            .map_err(|e| e.under("tokens"))?;
+        self.tokens
+            .limits
             .validate()
             .map_err(|e| e.under("tokens"))?;
         if self.tokens.store.store == StoreKind::Redis {

@@ -1,49 +1,144 @@
 //! The in-memory token store: the default for a single node.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{StoreError, TokenStore};
+use super::{StoreError, StoreLimits, TokenStore};
 use crate::clock::{Clock, SystemClock};
-use crate::record::TokenRecord;
+use crate::record::{unix_seconds, TokenRecord};
 use crate::token::TokenHash;
 
 /// A token store in this process's memory.
 ///
-/// Bounded: once it holds `capacity` records it first drops the expired
-/// ones, then refuses new records with [`StoreError::Full`] rather than grow
-/// without limit. [`MemoryTokenStore::spawn_purger`] drops expired records in
-/// the background.
+/// Bounded by its [`StoreLimits`]: beyond `max_live_records` live records
+/// it refuses new ones with [`StoreError::Full`], and a project at its
+/// `max_live_records_per_project` gets [`StoreError::OverQuota`] while the
+/// others keep minting. Expired records are dropped as new ones arrive,
+/// soonest expiry first, at a cost that does not grow with the number of
+/// records held, so purging keeps up with any creation rate;
+/// [`MemoryTokenStore::spawn_purger`] frees an idle store's memory too.
 pub struct MemoryTokenStore {
-    records: Mutex<HashMap<TokenHash, TokenRecord>>,
+    inner: Mutex<Inner>,
     clock: Arc<dyn Clock>,
-    capacity: usize,
+    limits: StoreLimits,
+}
+
+/// The records and the indexes that keep every operation cheap.
+#[derive(Default)]
+struct Inner {
+    records: HashMap<TokenHash, TokenRecord>,
+    /// Every record's expiry, soonest first. A record removed early
+    /// (validated after expiry, revoked, replaced) leaves its entry here
+    /// until it comes due, when it is skipped.
+    expiries: BinaryHeap<Reverse<(u64, TokenHash)>>,
+    /// Live records per minting project.
+    per_project: HashMap<String, usize>,
+    /// The records of each server, for revocation.
+    per_server: HashMap<String, HashSet<TokenHash>>,
+}
+
+impl Inner {
+    fn insert(&mut self, record: TokenRecord) {
+        self.remove(&record.token_hash);
+        self.expiries
+            .push(Reverse((record.expires_at, record.token_hash)));
+        if let Some(project) = record.quota_project() {
+            *self.per_project.entry(project.to_owned()).or_default() += 1;
+        }
+        self.per_server
+            .entry(record.instance_uuid.clone())
+            .or_default()
+            .insert(record.token_hash);
+        self.records.insert(record.token_hash, record);
+    }
+
+    fn remove(&mut self, hash: &TokenHash) -> Option<TokenRecord> {
+        let record = self.records.remove(hash)?;
+        if let Some(project) = record.quota_project() {
+            if let Some(count) = self.per_project.get_mut(project) {
+                *count -= 1;
+                if *count == 0 {
+                    self.per_project.remove(project);
+                }
+            }
+        }
+        if let Some(hashes) = self.per_server.get_mut(&record.instance_uuid) {
+            hashes.remove(hash);
+            if hashes.is_empty() {
+                self.per_server.remove(&record.instance_uuid);
+            }
+        }
+        Some(record)
+    }
+
+    /// Drops every record expired at `now` (Unix seconds); returns how many.
+    fn drop_expired(&mut self, now: u64) -> usize {
+        let mut dropped = 0;
+        while let Some(Reverse((at, hash))) = self.expiries.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.expiries.pop();
+            // The entry may be stale: the record went early, or was
+            // replaced by one that expires later.
+            if self.records.get(&hash).is_some_and(|r| r.expires_at == at) {
+                self.remove(&hash);
+                dropped += 1;
+            }
+        }
+        dropped
+    }
+
+    fn project_count(&self, project: &str) -> usize {
+        self.per_project.get(project).copied().unwrap_or(0)
+    }
 }
 
 impl MemoryTokenStore {
-    /// The default number of live records kept.
-    pub const DEFAULT_CAPACITY: usize = 100_000;
-
-    /// A store on the system clock with the default capacity.
+    /// A store on the system clock with the default limits.
     pub fn new() -> Self {
-        Self::with_clock(Arc::new(SystemClock), Self::DEFAULT_CAPACITY)
+        Self::with_limits(StoreLimits::default())
     }
 
-    /// A store on `clock` holding at most `capacity` records.
+    /// A store on the system clock with `limits`.
+    pub fn with_limits(limits: StoreLimits) -> Self {
+        Self::with_clock_and_limits(Arc::new(SystemClock), limits)
+    }
+
+    /// A store on `clock` holding at most `capacity` records, with no cap
+    /// per project.
     pub fn with_clock(clock: Arc<dyn Clock>, capacity: usize) -> Self {
+        let limits = StoreLimits {
+            max_live_records: capacity,
+            max_live_records_per_project: 0,
+        };
+        Self::with_clock_and_limits(clock, limits)
+    }
+
+    /// A store on `clock` with `limits`.
+    pub fn with_clock_and_limits(clock: Arc<dyn Clock>, limits: StoreLimits) -> Self {
         MemoryTokenStore {
-            records: Mutex::new(HashMap::new()),
+            inner: Mutex::new(Inner::default()),
             clock,
-            capacity: capacity.max(1),
+            limits: StoreLimits {
+                max_live_records: limits.max_live_records.max(1),
+                ..limits
+            },
         }
+    }
+
+    /// The limits it enforces.
+    pub fn limits(&self) -> StoreLimits {
+        self.limits
     }
 
     /// How many records are held (expired ones included until purged).
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().records.len()
     }
 
     /// Whether no record is held.
@@ -58,19 +153,16 @@ impl MemoryTokenStore {
     }
 
     // A poisoned lock only means another task panicked mid-operation; every
-    // operation leaves the map consistent, so keep serving.
-    fn lock(&self) -> MutexGuard<'_, HashMap<TokenHash, TokenRecord>> {
-        self.records
+    // operation leaves the indexes consistent before it can panic, so keep
+    // serving.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn purge_now(&self) -> usize {
-        let now = self.clock.now();
-        let mut records = self.lock();
-        let before = records.len();
-        records.retain(|_, r| !r.is_expired(now));
-        before - records.len()
+    fn now(&self) -> u64 {
+        unix_seconds(self.clock.now())
     }
 }
 
@@ -83,24 +175,33 @@ impl Default for MemoryTokenStore {
 #[async_trait]
 impl TokenStore for MemoryTokenStore {
     async fn authorize(&self, record: TokenRecord) -> Result<(), StoreError> {
-        let now = self.clock.now();
-        let mut records = self.lock();
-        if records.len() >= self.capacity && !records.contains_key(&record.token_hash) {
-            records.retain(|_, r| !r.is_expired(now));
-            if records.len() >= self.capacity {
-                return Err(StoreError::Full(records.len()));
+        let now = self.now();
+        let mut inner = self.lock();
+        inner.drop_expired(now);
+        let replacing = inner.records.get(&record.token_hash);
+        let same_project =
+            replacing.is_some_and(|old| old.quota_project() == record.quota_project());
+        if replacing.is_none() && inner.records.len() >= self.limits.max_live_records {
+            return Err(StoreError::Full(inner.records.len()));
+        }
+        if let (Some(limit), Some(project)) = (self.limits.per_project(), record.quota_project()) {
+            if !same_project && inner.project_count(project) >= limit {
+                return Err(StoreError::OverQuota {
+                    project: project.to_owned(),
+                    limit,
+                });
             }
         }
-        records.insert(record.token_hash, record);
+        inner.insert(record);
         Ok(())
     }
 
     async fn validate(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
         let now = self.clock.now();
-        let mut records = self.lock();
-        match records.get(hash) {
+        let mut inner = self.lock();
+        match inner.records.get(hash) {
             Some(r) if r.is_expired(now) => {
-                records.remove(hash);
+                inner.remove(hash);
                 Ok(None)
             }
             found => Ok(found.cloned()),
@@ -108,13 +209,160 @@ impl TokenStore for MemoryTokenStore {
     }
 
     async fn revoke_server(&self, instance_uuid: &str) -> Result<usize, StoreError> {
-        let mut records = self.lock();
-        let before = records.len();
-        records.retain(|_, r| r.instance_uuid != instance_uuid);
-        Ok(before - records.len())
+        let mut inner = self.lock();
+        let hashes = inner.per_server.remove(instance_uuid).unwrap_or_default();
+        for hash in &hashes {
+            inner.remove(hash);
+        }
+        Ok(hashes.len())
     }
 
     async fn purge_expired(&self) -> Result<usize, StoreError> {
-        Ok(self.purge_now())
+        let now = self.now();
+        Ok(self.lock().drop_expired(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use super::*;
+    use crate::record::{ConnectInfo, MintedBy};
+    use crate::token::Token;
+
+    struct Clock(AtomicU64);
+
+    impl crate::clock::Clock for Clock {
+        fn now(&self) -> SystemTime {
+            UNIX_EPOCH + Duration::from_secs(self.0.load(Ordering::Relaxed))
+        }
+    }
+
+    fn record(n: usize, server: &str, project: &str, expires_at: u64) -> TokenRecord {
+        TokenRecord {
+            token_hash: Token::new(format!("memory-{n}")).hash(),
+            protocol: "serial".into(),
+            console_type: "serial".into(),
+            instance_uuid: server.into(),
+            connect: ConnectInfo {
+                host: "127.0.0.1".into(),
+                port: 10000,
+                tls_port: None,
+                internal_access_path: None,
+            },
+            access_url_base: "ws://127.0.0.1:6083/".into(),
+            expires_at,
+            minted_by: Some(MintedBy {
+                user_id: "u".into(),
+                project_id: project.into(),
+            }),
+        }
+    }
+
+    fn store(total: usize, per_project: usize) -> (Arc<Clock>, MemoryTokenStore) {
+        let clock = Arc::new(Clock(AtomicU64::new(1_000)));
+        let limits = StoreLimits {
+            max_live_records: total,
+            max_live_records_per_project: per_project,
+        };
+        (
+            clock.clone(),
+            MemoryTokenStore::with_clock_and_limits(clock, limits),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_full_store_makes_room_from_expired_records_only() {
+        let (clock, store) = store(3, 0);
+        for n in 0..3 {
+            store
+                .authorize(record(n, "s", "p", 1_010 + n as u64))
+                .await
+                .unwrap();
+        }
+        let full = store.authorize(record(3, "s", "p", 2_000)).await;
+        assert_eq!(full, Err(StoreError::Full(3)));
+        // The soonest expiry goes first, and makes exactly one place.
+        clock.0.store(1_010, Ordering::Relaxed);
+        store.authorize(record(3, "s", "p", 2_000)).await.unwrap();
+        assert_eq!(store.len(), 3);
+        assert_eq!(
+            store.authorize(record(4, "s", "p", 2_000)).await,
+            Err(StoreError::Full(3))
+        );
+        // Replacing a record that is already held needs no room.
+        store.authorize(record(3, "s", "p", 2_001)).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_project_at_its_cap_is_refused_alone() {
+        let (clock, store) = store(100, 2);
+        store
+            .authorize(record(0, "s1", "busy", 1_100))
+            .await
+            .unwrap();
+        store
+            .authorize(record(1, "s2", "busy", 1_200))
+            .await
+            .unwrap();
+        let refused = store.authorize(record(2, "s1", "busy", 1_300)).await;
+        assert_eq!(
+            refused,
+            Err(StoreError::OverQuota {
+                project: "busy".into(),
+                limit: 2
+            })
+        );
+        store
+            .authorize(record(3, "s1", "quiet", 1_300))
+            .await
+            .unwrap();
+        // Revoking, validating after expiry and expiry itself give places back.
+        assert_eq!(store.revoke_server("s1").await, Ok(2));
+        store
+            .authorize(record(2, "s1", "busy", 1_300))
+            .await
+            .unwrap();
+        clock.0.store(1_200, Ordering::Relaxed);
+        let expired = record(1, "s2", "busy", 1_200).token_hash;
+        assert_eq!(store.validate(&expired).await, Ok(None));
+        store
+            .authorize(record(4, "s3", "busy", 1_400))
+            .await
+            .unwrap();
+        clock.0.store(1_300, Ordering::Relaxed);
+        store
+            .authorize(record(5, "s3", "busy", 1_500))
+            .await
+            .unwrap();
+        assert_eq!(store.lock().project_count("busy"), 2);
+        assert_eq!(store.lock().project_count("quiet"), 0);
+    }
+
+    #[tokio::test]
+    async fn indexes_follow_every_removal() {
+        let (clock, store) = store(100, 0);
+        for n in 0..10 {
+            let server = if n % 2 == 0 { "even" } else { "odd" };
+            store
+                .authorize(record(n, server, "p", 1_000 + n as u64 * 10 + 5))
+                .await
+                .unwrap();
+        }
+        clock.0.store(1_050, Ordering::Relaxed);
+        assert_eq!(store.purge_expired().await, Ok(5));
+        assert_eq!(store.revoke_server("even").await, Ok(2));
+        assert_eq!(store.revoke_server("odd").await, Ok(3));
+        assert!(store.is_empty());
+        {
+            let inner = store.lock();
+            assert!(inner.per_project.is_empty() && inner.per_server.is_empty());
+        }
+        // Stale expiry entries of revoked records are skipped, not counted.
+        clock.0.store(5_000, Ordering::Relaxed);
+        assert_eq!(store.purge_expired().await, Ok(0));
+        assert!(store.lock().expiries.is_empty());
     }
 }

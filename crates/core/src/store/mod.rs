@@ -1,7 +1,9 @@
 //! Where token records live.
 
+mod limits;
 mod memory;
 
+pub use limits::StoreLimits;
 pub use memory::MemoryTokenStore;
 
 use std::sync::{Arc, Weak};
@@ -25,6 +27,17 @@ pub enum StoreError {
     /// A record in the store could not be read back.
     #[error("corrupt token record: {0}")]
     Corrupt(String),
+    /// The minting project holds as many live tokens as its cap allows
+    /// ([`StoreLimits::max_live_records_per_project`]).
+    #[error(
+        "Quota exceeded for console tokens: project {project} holds {limit} live tokens, its limit"
+    )]
+    OverQuota {
+        /// The project at its cap.
+        project: String,
+        /// The cap.
+        limit: usize,
+    },
 }
 
 /// Where token records live, keyed by the token's SHA-256.
@@ -36,7 +49,9 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Stores a new record, valid until its `expires_at`.
     ///
     /// # Errors
-    /// [`StoreError`] when the record could not be kept.
+    /// [`StoreError::OverQuota`] when the record's minting project
+    /// ([`TokenRecord::quota_project`]) is at the store's per-project cap;
+    /// another [`StoreError`] when the record could not be kept.
     async fn authorize(&self, record: TokenRecord) -> Result<(), StoreError>;
 
     /// The live record for this hash, or `None` if unknown or expired.
@@ -116,6 +131,7 @@ mod tests {
             },
             access_url_base: "http://h/".into(),
             expires_at,
+            minted_by: None,
         }
     }
 

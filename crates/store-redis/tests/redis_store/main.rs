@@ -39,6 +39,7 @@ pub(crate) fn record(token: &Token, server: &str, ttl: u64) -> TokenRecord {
         },
         access_url_base: "http://127.0.0.1:6080/vnc_auto.html".into(),
         expires_at: now() + ttl,
+        minted_by: None,
     }
 }
 

@@ -13,12 +13,13 @@ async fn passes_the_token_store_suite() {
     let url = redis.url();
     // Each check gets a fresh, empty store: its own key prefix.
     let n = AtomicUsize::new(0);
-    run_token_store_suite(|clock| {
+    run_token_store_suite(|clock, limits| {
         let prefix = format!("suite-{}:", n.fetch_add(1, Ordering::Relaxed));
         RedisTokenStore::connect_lazy(&url, RedisTokenStore::DEFAULT_TIMEOUT)
             .expect("valid url")
             .with_key_prefix(prefix)
             .with_clock(clock)
+            .with_limits(limits)
     })
     .await;
 }
@@ -29,11 +30,12 @@ async fn passes_the_suite_on_real_time() {
     let url = redis.url();
     let n = AtomicUsize::new(0);
     // Ignoring the suite's clock: Redis's own expiry must do the job.
-    run_token_store_suite(|_clock| {
+    run_token_store_suite(|_clock, limits| {
         let prefix = format!("real-{}:", n.fetch_add(1, Ordering::Relaxed));
         RedisTokenStore::connect_lazy(&url, RedisTokenStore::DEFAULT_TIMEOUT)
             .expect("valid url")
             .with_key_prefix(prefix)
+            .with_limits(limits)
     })
     .await;
 }

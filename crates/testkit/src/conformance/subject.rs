@@ -93,6 +93,7 @@ impl Subject {
             connect: info,
             access_url_base: self.descriptor.default_base_url.to_owned(),
             expires_at: unix_seconds(SystemTime::now()) + 600,
+            minted_by: None,
         }
     }
 
