@@ -48,7 +48,7 @@ fn world() -> &'static World {
                 Arc::new(MemoryTokenStore::new()),
                 DispatchSettings::default(),
             );
-            router(ApiState::new(dispatcher).with_identity(Arc::new(NoAuth)))
+            router(ApiState::new(dispatcher, Arc::new(NoAuth)))
         });
         World { runtime, app }
     })
