@@ -58,38 +58,28 @@ pub async fn measure(
     let cpu_before = subject.pid().map(cpu_time).transpose()?;
     let started = Instant::now();
     backend.go(Job::bulk(direction, per_stream, verify));
-    match direction {
-        Direction::Down => {
-            let got = try_join_all(clients.into_iter().map(|c| c.download(verify))).await?;
-            for (i, d) in got.iter().enumerate() {
-                if d.bytes != per_stream {
-                    return Err(format!(
-                        "stream {i}: {} of {per_stream} bytes arrived",
-                        d.bytes
-                    ));
-                }
-                if let Some(at) = d.first_bad {
-                    return Err(format!("stream {i}: byte {at} is not what was sent"));
-                }
-            }
-        }
+    // (bytes, first bad offset) of every stream, at its receiving end.
+    let received: Vec<(u64, Option<u64>)> = match direction {
+        Direction::Down => try_join_all(clients.into_iter().map(|c| c.download(verify)))
+            .await?
+            .into_iter()
+            .map(|d| (d.bytes, d.first_bad))
+            .collect(),
         Direction::Up => {
             let chunk = pattern::chunk();
             let open =
                 try_join_all(clients.into_iter().map(|c| c.upload(per_stream, &chunk))).await?;
             let got = backend.sunk(streams).await?;
             drop(open);
-            for (i, r) in got.iter().enumerate() {
-                if r.bytes != per_stream {
-                    return Err(format!(
-                        "stream {i}: {} of {per_stream} bytes arrived",
-                        r.bytes
-                    ));
-                }
-                if let Some(at) = r.first_bad {
-                    return Err(format!("stream {i}: byte {at} is not what was sent"));
-                }
-            }
+            got.into_iter().map(|r| (r.bytes, r.first_bad)).collect()
+        }
+    };
+    for (i, (bytes, first_bad)) in received.into_iter().enumerate() {
+        if bytes != per_stream {
+            return Err(format!("stream {i}: {bytes} of {per_stream} bytes arrived"));
+        }
+        if let Some(at) = first_bad {
+            return Err(format!("stream {i}: byte {at} is not what was sent"));
         }
     }
     let elapsed = started.elapsed();

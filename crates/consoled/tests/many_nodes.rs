@@ -32,16 +32,7 @@ fn node_config(
     base_port: u16,
     proxy_port: u16,
 ) -> std::path::PathBuf {
-    std::fs::write(
-        dir.join("servers.toml"),
-        format!(
-            "[[servers]]\nid = \"{WEB}\"\nname = \"web-1\"\nproject_id = \"demo\"\nhost = \"compute-1\"\n\
-             [servers.consoles.vnc]\nhost = \"{}\"\nport = {}\n",
-            vnc.ip(),
-            vnc.port()
-        ),
-    )
-    .unwrap();
+    common::write_vnc_inventory(dir, vnc);
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(
         &path,

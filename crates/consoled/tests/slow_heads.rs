@@ -57,16 +57,7 @@ fn config(dir: &Path, ports: &Ports, vnc: SocketAddr) -> std::path::PathBuf {
     std::fs::write(dir.join("cert.pem"), certified.cert.pem()).unwrap();
     std::fs::write(dir.join("key.pem"), certified.signing_key.serialize_pem()).unwrap();
     std::fs::write(dir.join("cert.der"), certified.cert.der()).unwrap();
-    std::fs::write(
-        dir.join("servers.toml"),
-        format!(
-            "[[servers]]\nid = \"{WEB}\"\nname = \"web-1\"\nproject_id = \"demo\"\nhost = \"compute-1\"\n\
-             [servers.consoles.vnc]\nhost = \"{}\"\nport = {}\n",
-            vnc.ip(),
-            vnc.port()
-        ),
-    )
-    .unwrap();
+    common::write_vnc_inventory(dir, vnc);
     let Ports {
         api,
         novnc,

@@ -139,3 +139,18 @@ impl Drop for Served {
         let _ = self.child.wait();
     }
 }
+
+/// `dir/servers.toml`: the one server web-1 (project demo), whose VNC
+/// console is `vnc`.
+pub fn write_vnc_inventory(dir: &Path, vnc: std::net::SocketAddr) {
+    std::fs::write(
+        dir.join("servers.toml"),
+        format!(
+            "[[servers]]\nid = \"{WEB}\"\nname = \"web-1\"\nproject_id = \"demo\"\nhost = \"compute-1\"\n\
+             [servers.consoles.vnc]\nhost = \"{}\"\nport = {}\n",
+            vnc.ip(),
+            vnc.port()
+        ),
+    )
+    .unwrap();
+}
