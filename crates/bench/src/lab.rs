@@ -20,6 +20,8 @@ pub struct LabOptions {
     pub consoled: Option<PathBuf>,
     /// Lines for consoled's `[proxy]` section.
     pub consoled_proxy: String,
+    /// Lines for consoled's `[tokens]` section.
+    pub consoled_tokens: String,
     /// Leave websockify out (no Python at hand).
     pub without_websockify: bool,
 }
@@ -45,6 +47,7 @@ impl Lab {
             &binary,
             addr,
             &options.consoled_proxy,
+            &options.consoled_tokens,
         )?));
         Ok(Lab { backend, subjects })
     }

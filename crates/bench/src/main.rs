@@ -118,6 +118,7 @@ impl Common {
         LabOptions {
             consoled: self.consoled.clone(),
             consoled_proxy: consoled_proxy.to_owned(),
+            consoled_tokens: String::new(),
             without_websockify: self.without_websockify,
         }
     }
@@ -480,6 +481,10 @@ async fn api(common: &Common) -> Result<Section, String> {
     };
     let mut options = common.lab("");
     options.without_websockify = true;
+    // Every request mints a console that lives 600 s: no store limit may
+    // be what a run measures.
+    options.consoled_tokens =
+        "max_live_records = 100000000\nmax_live_records_per_project = 0".into();
     let lab = Lab::start(&options).await?;
     let consoled = match lab
         .subjects

@@ -234,20 +234,22 @@ pub const SERVER: &str = "bench-server-1";
 
 impl Consoled {
     /// Starts `binary serve` with a serial console at `backend`, and
-    /// `extra` appended to the `[proxy]` section.
+    /// `proxy_lines` and `tokens_lines` as the lines of its `[proxy]` and `[tokens]`
+    /// sections.
     ///
     /// # Errors
     /// When it does not start listening.
     pub fn start(
         binary: &Path,
         backend: SocketAddr,
-        extra_proxy: &str,
+        proxy_lines: &str,
+        tokens_lines: &str,
     ) -> Result<Consoled, String> {
         let (api, proxy) = (free_port()?, free_port()?);
         let dir = TempDir::new("consoled")?;
         let config = format!(
             "[api]\nlisten = \"{api}\"\n\n[consoles.serial]\nbase_url = \"ws://{proxy}/\"\n\n\
-             [backend]\ninventory = \"servers.toml\"\n\n[proxy]\n{extra_proxy}\n\n\
+             [backend]\ninventory = \"servers.toml\"\n\n[tokens]\n{tokens_lines}\n\n[proxy]\n{proxy_lines}\n\n\
              [[proxy.listeners]]\nlisten = \"{proxy}\"\ntypes = [\"serial\"]\n"
         );
         let inventory = format!(
@@ -258,16 +260,25 @@ impl Consoled {
         );
         std::fs::write(dir.0.join("consoled.toml"), config).map_err(|e| e.to_string())?;
         std::fs::write(dir.0.join("servers.toml"), inventory).map_err(|e| e.to_string())?;
+        // Logging as deployed (RUST_LOG's default, info: a line per request
+        // and per session), into a file rather than the bench's terminal.
+        let log_path = dir.0.join("consoled.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
         let child = Command::new(binary)
             .args(["serve", "--config"])
             .arg(dir.0.join("consoled.toml"))
-            .env("RUST_LOG", "warn")
+            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
             .spawn()
             .map_err(|e| format!("{}: {e}", binary.display()))?;
         let process = Process(child);
-        wait_listening(api)?;
-        wait_listening(proxy)?;
+        let started = wait_listening(api).and_then(|()| wait_listening(proxy));
+        if let Err(e) = started {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            return Err(format!("consoled did not start ({e}): {log}"));
+        }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
