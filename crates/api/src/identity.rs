@@ -5,7 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use consoled_core::{ConsoleError, Identity};
 
 use crate::errors::ApiError;
@@ -26,6 +27,13 @@ pub trait IdentityProvider: Send + Sync + 'static {
     /// invalid; [`ConsoleError::ServiceUnavailable`] when the provider's own
     /// dependency is down.
     async fn identify(&self, headers: &HeaderMap) -> Result<Identity, ConsoleError>;
+
+    /// The `WWW-Authenticate` value a 401 carries, telling the client where
+    /// to get credentials (Keystone's is `Keystone uri="<url>"`); none by
+    /// default.
+    fn challenge(&self) -> Option<HeaderValue> {
+        None
+    }
 }
 
 /// Nova's `noauth2` development mode: `X-Auth-Token: <user>:<project>`
@@ -88,7 +96,7 @@ where
     Arc<dyn IdentityProvider>: FromRef<S>,
     S: Send + Sync,
 {
-    type Rejection = ApiError;
+    type Rejection = CallerRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let identity = Arc::<dyn IdentityProvider>::from_ref(state);
@@ -96,7 +104,37 @@ where
             .identify(&parts.headers)
             .await
             .map(Caller)
-            .map_err(ApiError)
+            .map_err(|error| {
+                let challenge = (error.status() == 401)
+                    .then(|| identity.challenge())
+                    .flatten();
+                CallerRejection {
+                    error: ApiError(error),
+                    challenge,
+                }
+            })
+    }
+}
+
+/// Why a request has no [`Caller`]: the provider's error as a Nova fault,
+/// with the provider's `WWW-Authenticate` challenge on a 401.
+#[derive(Debug)]
+pub struct CallerRejection {
+    /// The fault.
+    pub error: ApiError,
+    /// The challenge a 401 carries, if the provider has one.
+    pub challenge: Option<HeaderValue>,
+}
+
+impl IntoResponse for CallerRejection {
+    fn into_response(self) -> Response {
+        let mut response = self.error.into_response();
+        if let Some(challenge) = self.challenge {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        response
     }
 }
 

@@ -19,7 +19,7 @@ use axum::Router;
 
 pub use body::MAX_BODY_BYTES;
 pub use errors::ApiError;
-pub use identity::{Caller, IdentityProvider, NoAuth};
+pub use identity::{Caller, CallerRejection, IdentityProvider, NoAuth};
 pub use negotiation::ApiVersion;
 pub use state::ApiState;
 
