@@ -7,7 +7,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use consoled_api::{router, ApiState, NoAuth};
+use consoled_api::{router, ApiState, IdentityProvider, NoAuth};
+use consoled_identity_keystone::KeystoneIdentity;
 use std::net::SocketAddr;
 
 use consoled_core::{Dispatcher, MemoryTokenStore, TokenStore};
@@ -77,9 +78,14 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
 
     let mut services = Vec::new();
     if roles.api {
-        let state = match loaded.config.api.auth {
-            AuthMode::NoAuth => ApiState::new(dispatcher.clone(), Arc::new(NoAuth)),
+        let identity: Arc<dyn IdentityProvider> = match loaded.config.api.auth {
+            AuthMode::NoAuth => Arc::new(NoAuth),
+            AuthMode::Keystone => Arc::new(
+                KeystoneIdentity::new(loaded.config.keystone_authtoken.clone())
+                    .map_err(|e| format!("{}: {e}", config_path.display()))?,
+            ),
         };
+        let state = ApiState::new(dispatcher.clone(), identity);
         // The proxies' bound on a request head holds for the API too.
         let head_timeout = loaded.config.proxy.settings.handshake_timeout;
         let (service, _) = api_service(

@@ -160,7 +160,7 @@ fn type_without_linked_driver_is_refused() {
 fn bad_values_are_refused() {
     let line = refused(&format!("[api]\nlisten = \"nowhere\"\n{GOOD}"), SERVER);
     assert!(line.contains("consoled.toml:2: in [api]"), "{line}");
-    let line = refused(&format!("[api]\nauth = \"keystone\"\n{GOOD}"), SERVER);
+    let line = refused(&format!("[api]\nauth = \"ldap\"\n{GOOD}"), SERVER);
     assert!(line.contains("noauth"), "{line}");
     let line = refused(&format!("[tokens]\nttl_seconds = 0\n{GOOD}"), SERVER);
     assert!(line.contains("tokens.ttl_seconds"), "{line}");
@@ -175,6 +175,9 @@ fn bad_values_are_refused() {
 #[test]
 fn every_refusable_key_is_named_as_written() {
     const LISTENER: &str = "[[proxy.listeners]]\nlisten = \"127.0.0.1:0\"\ntypes = [\"novnc\"]\n";
+    const KEYSTONE: &str = "[api]\nauth = \"keystone\"\n[keystone_authtoken]\n\
+        auth_url = \"http://127.0.0.1:5000/v3\"\nusername = \"nova\"\npassword = \"p\"\n\
+        project_name = \"service\"\n";
     let parse =
         |line: usize, table: &str, key: &str| format!("consoled.toml:{line}: in {table}: {key}: ");
     let check = |key: &str| format!("consoled.toml: {key}: ");
@@ -185,7 +188,7 @@ fn every_refusable_key_is_named_as_written() {
             parse(2, "[api]", "api.listen"),
         ),
         (
-            "[api]\nauth = \"keystone\"\n".into(),
+            "[api]\nauth = \"ldap\"\n".into(),
             parse(2, "[api]", "api.auth"),
         ),
         // [tokens]
@@ -344,6 +347,43 @@ fn every_refusable_key_is_named_as_written() {
         (
             format!("{LISTENER}{LISTENER}tls_cert = \"c.pem\"\n"),
             check("proxy.listeners[1].tls_key"),
+        ),
+        // [keystone_authtoken], read with [api] auth = "keystone"
+        (
+            format!("{KEYSTONE}token_cache_time = \"long\"\n"),
+            parse(
+                8,
+                "[keystone_authtoken]",
+                "keystone_authtoken.token_cache_time",
+            ),
+        ),
+        (
+            "[api]\nauth = \"keystone\"\n".into(),
+            check("keystone_authtoken.auth_url") + "missing",
+        ),
+        (
+            KEYSTONE.replace("http://127.0.0.1:5000/v3", "keystone:5000"),
+            check("keystone_authtoken.auth_url"),
+        ),
+        (
+            KEYSTONE.replace("username = \"nova\"\n", ""),
+            check("keystone_authtoken.username") + "missing",
+        ),
+        (
+            KEYSTONE.replace("project_name = \"service\"\n", ""),
+            check("keystone_authtoken.project_name") + "missing",
+        ),
+        (
+            KEYSTONE.replace("password = \"p\"\n", ""),
+            check("keystone_authtoken.password") + "missing",
+        ),
+        (
+            format!("{KEYSTONE}http_connect_timeout = 0\n"),
+            check("keystone_authtoken.http_connect_timeout"),
+        ),
+        (
+            format!("{KEYSTONE}token_cache_time = 86401\n"),
+            check("keystone_authtoken.token_cache_time") + "must be at most 86400",
         ),
     ];
     for (spoiled, expected) in cases {

@@ -5,21 +5,12 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{run, temp_dir, Served, WEB};
+use common::{free_port, run, temp_dir, Served, WEB};
 use consoled_testkit::{rfb_client_handshake, RedisServer, RfbOptions, RfbServer, WsIo};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A node's configuration: every node shares the inventory, the base URL
 /// (any proxy serves any token) and the Redis; `proxy_port` is this node's

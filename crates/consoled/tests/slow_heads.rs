@@ -7,12 +7,12 @@
 
 mod common;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{temp_dir, Served, WEB};
+use common::{free_port, temp_dir, Served, WEB};
 use consoled_testkit::{rfb_client_handshake, RfbOptions, RfbServer, WsIo};
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -33,14 +33,6 @@ const LET_GO_WITHIN: Duration = Duration::from_secs(2 * 2 + 5);
 /// Bounds every other wait, only so that a broken test fails instead of
 /// hanging.
 const LIMIT: Duration = Duration::from_secs(30);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Ports {
     api: u16,

@@ -24,7 +24,14 @@ use crate::toml_error;
 type Value<'i> = Spanned<DeValue<'i>>;
 
 /// The file's top-level tables.
-const SECTIONS: &[&str] = &["api", "tokens", "consoles", "backend", "proxy"];
+const SECTIONS: &[&str] = &[
+    "api",
+    "tokens",
+    "consoles",
+    "backend",
+    "proxy",
+    "keystone_authtoken",
+];
 
 /// Reads a whole file.
 ///
@@ -40,6 +47,10 @@ pub fn parse(path: &Path, source: &str) -> Result<Config, String> {
         match key.get_ref().as_ref() {
             "api" => config.api = whole::<ApiSettings>(value).map_err(|e| fail(e, "api"))?,
             "consoles" => config.consoles = whole(value).map_err(|e| fail(e, "consoles"))?,
+            "keystone_authtoken" => {
+                config.keystone_authtoken =
+                    whole(value).map_err(|e| fail(e, "keystone_authtoken"))?;
+            }
             "backend" => {
                 config.backend = whole::<BackendSettings>(value).map_err(|e| fail(e, "backend"))?;
             }

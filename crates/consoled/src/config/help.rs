@@ -3,6 +3,7 @@
 //! comments (through `schemars`), so that a new key cannot be left out.
 
 use consoled_core::{Registry, StoreLimits, TokenSettings, TypeSettings};
+use consoled_identity_keystone::KeystoneSettings;
 use consoled_proxy::{ListenerConfig, ProxySettings};
 use consoled_store_redis::RedisSettings;
 use schemars::{JsonSchema, Schema};
@@ -69,6 +70,11 @@ fn sections() -> Vec<Section> {
             header: "[[proxy.listeners]]",
             note: "one per listening socket; paths relative to this file",
             parts: vec![part::<ListenerConfig>()],
+        },
+        Section {
+            header: "[keystone_authtoken]",
+            note: "with [api] auth = \"keystone\"; keystonemiddleware's keys, as in nova.conf",
+            parts: vec![part::<KeystoneSettings>()],
         },
     ]
 }

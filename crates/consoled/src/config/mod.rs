@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use consoled_core::{
     DispatchSettings, Registry, SettingError, StoreLimits, TokenSettings, TypeSettings,
 };
+use consoled_identity_keystone::KeystoneSettings;
 use consoled_proxy::{ListenerConfig, ProxySettings};
 use consoled_store_redis::RedisSettings;
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,8 @@ pub struct Config {
     pub backend: BackendSettings,
     /// `[proxy]` and `[[proxy.listeners]]`.
     pub proxy: ProxySection,
+    /// `[keystone_authtoken]`, with `[api] auth = "keystone"`.
+    pub keystone_authtoken: KeystoneSettings,
 }
 
 /// `[api]`: the compute API listener.
@@ -51,7 +54,8 @@ pub struct ApiSettings {
     pub listen: SocketAddr,
     /// How callers are authenticated. noauth: X-Auth-Token:
     /// <user>:<project>[:<role>,...], default role member, and the user
-    /// admin is an admin (development only).
+    /// admin is an admin (development only); keystone: Keystone tokens,
+    /// validated as [keystone_authtoken] says.
     pub auth: AuthMode,
 }
 
@@ -73,6 +77,9 @@ pub enum AuthMode {
     #[default]
     #[serde(rename = "noauth")]
     NoAuth,
+    /// Keystone tokens, validated with `[keystone_authtoken]`.
+    #[serde(rename = "keystone")]
+    Keystone,
 }
 
 /// `[tokens]`: four owners, one table.
@@ -146,6 +153,11 @@ impl Config {
             .limits
             .validate()
             .map_err(|e| e.under("tokens"))?;
+        if self.api.auth == AuthMode::Keystone {
+            self.keystone_authtoken
+                .validate()
+                .map_err(|e| e.under("keystone_authtoken"))?;
+        }
         if self.tokens.store.store == StoreKind::Redis {
             self.tokens
                 .redis
@@ -199,7 +211,9 @@ pub struct Loaded {
 pub fn load(path: &Path, registry: &Registry) -> Result<Loaded, String> {
     let source = std::fs::read_to_string(path)
         .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    let config = compose::parse(path, &source)?;
+    let mut config = compose::parse(path, &source)?;
+    // The password may live in the environment rather than the file.
+    config.keystone_authtoken = config.keystone_authtoken.with_password_from_env();
     let at = |e: SettingError| format!("{}: {e}", path.display());
     for console_type in config.consoles.keys() {
         if registry.by_type(console_type).is_none() {
@@ -219,6 +233,11 @@ pub fn load(path: &Path, registry: &Registry) -> Result<Loaded, String> {
     }
     config.validate().map_err(at)?;
     let folder = path.parent().unwrap_or(Path::new("."));
+    config.keystone_authtoken.cafile = config
+        .keystone_authtoken
+        .cafile
+        .take()
+        .map(|p| folder.join(p));
     let inventory = folder.join(config.backend.inventory.as_deref().unwrap_or(Path::new("")));
     let proxy_listeners = config
         .proxy

@@ -11,6 +11,15 @@ use std::time::{Duration, Instant};
 pub const BIN: &str = env!("CARGO_BIN_EXE_consoled");
 pub const WEB: &str = "c6d5a3a0-9f4e-4b8e-9a4e-0d1f6a1e2b3c";
 
+/// A port on loopback that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// The repository's `examples/` folder.
 pub fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
@@ -73,9 +82,15 @@ impl Served {
     /// Starts `consoled <command> --config <config>` and waits until it
     /// listens. `url` is the API's address, or empty for `proxy`.
     pub fn start_as(command: &str, config: &Path) -> Served {
+        Served::start_with_env(command, config, &[])
+    }
+
+    /// [`Served::start_as`] with `env` added to the process's environment.
+    pub fn start_with_env(command: &str, config: &Path, env: &[(&str, &str)]) -> Served {
         let mut child = Command::new(BIN)
             .args([command, "--config"])
             .arg(config)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
