@@ -46,13 +46,27 @@ impl Inner {
         self.remove(&record.token_hash);
         self.expiries
             .push(Reverse((record.expires_at, record.token_hash)));
+        // Keys are copied only for a project or server not seen yet: a
+        // busy project mints on, allocating nothing here.
         if let Some(project) = record.quota_project() {
-            *self.per_project.entry(project.to_owned()).or_default() += 1;
+            match self.per_project.get_mut(project) {
+                Some(count) => *count += 1,
+                None => {
+                    self.per_project.insert(project.to_owned(), 1);
+                }
+            }
         }
-        self.per_server
-            .entry(record.instance_uuid.clone())
-            .or_default()
-            .insert(record.token_hash);
+        match self.per_server.get_mut(&record.instance_uuid) {
+            Some(hashes) => {
+                hashes.insert(record.token_hash);
+            }
+            None => {
+                self.per_server.insert(
+                    record.instance_uuid.clone(),
+                    HashSet::from([record.token_hash]),
+                );
+            }
+        }
         self.records.insert(record.token_hash, record);
     }
 
