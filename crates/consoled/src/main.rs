@@ -18,6 +18,12 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 use crate::serve::Roles;
 
+/// Every request allocates on one worker thread and often frees on the
+/// other; glibc's malloc then contends on its arena locks (futex calls on
+/// most requests under load), where mimalloc frees to per-thread heaps.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
