@@ -2,9 +2,11 @@
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use consoled_core::{catalog, DriverDescriptor, Microversion, Registry};
-use serde_json::{json, Value};
+use consoled_core::catalog::{self, CatalogEntry};
+use consoled_core::{DriverDescriptor, Microversion, Registry};
+use serde::Serialize;
 
 use crate::body::JsonBody;
 use crate::errors::{not_in_version, path_param, ApiError};
@@ -21,7 +23,7 @@ pub(crate) async fn create(
     Caller(identity): Caller,
     server_id: Result<Path<String>, PathRejection>,
     body: Result<JsonBody, ApiError>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     if version.0 < catalog::REMOTE_CONSOLES_MIN_VERSION {
         return Err(not_in_version());
     }
@@ -32,19 +34,71 @@ pub(crate) async fn create(
     top.keys(&["remote_console"], &["remote_console"])?;
     let request = Object::new(Some("remote_console"), top.get("remote_console"))?;
     request.keys(&["protocol", "type"], &["protocol", "type"])?;
-    let protocol = request.string_in("protocol", &protocols_at(registry, version.0))?;
-    let console_type = request.string_in("type", &types_at(registry, version.0))?;
+    let protocol = request.string_where(
+        "protocol",
+        |p| exists_at(registry, version.0, p, |e| e.protocol, |d| d.protocol),
+        || protocols_at(registry, version.0),
+    )?;
+    let console_type = request.string_where(
+        "type",
+        |t| {
+            exists_at(
+                registry,
+                version.0,
+                t,
+                |e| e.console_type,
+                |d| d.console_type,
+            )
+        },
+        || types_at(registry, version.0),
+    )?;
     let console = state
         .dispatcher
         .create_console(&identity, &server_id, protocol, console_type)
         .await?;
-    Ok(Json(json!({
-        "remote_console": {
-            "protocol": console.protocol,
-            "type": console.console_type,
-            "url": console.url.as_str(),
-        }
-    })))
+    Ok(Json(Created {
+        remote_console: RemoteConsole {
+            protocol: &console.protocol,
+            console_type: &console.console_type,
+            url: console.url.as_str(),
+        },
+    })
+    .into_response())
+}
+
+/// The answer: `{"remote_console": {"protocol", "type", "url"}}`, written
+/// straight from the console's fields.
+#[derive(Serialize)]
+struct Created<'a> {
+    remote_console: RemoteConsole<'a>,
+}
+
+#[derive(Serialize)]
+struct RemoteConsole<'a> {
+    protocol: &'a str,
+    #[serde(rename = "type")]
+    console_type: &'a str,
+    url: &'a str,
+}
+
+/// Whether `value` is in an enum at `version` (see [`enum_at`]) without
+/// building it: the wire contract's pairs first, the linked drivers only
+/// for a value beyond them. `of_entry` and `of_driver` pick the field.
+fn exists_at(
+    registry: &Registry,
+    version: Microversion,
+    value: &str,
+    of_entry: fn(&CatalogEntry) -> &'static str,
+    of_driver: fn(&DriverDescriptor) -> &'static str,
+) -> bool {
+    let at = |min: Microversion| min <= version;
+    catalog::NOVA_CONSOLE_TYPES
+        .iter()
+        .any(|e| at(e.min_version) && of_entry(e) == value)
+        || registry
+            .descriptors()
+            .iter()
+            .any(|d| at(d.min_version) && of_driver(d) == value)
 }
 
 /// The protocol enum at `version`: the wire contract's, plus any linked

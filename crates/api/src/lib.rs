@@ -8,12 +8,16 @@ mod errors;
 mod identity;
 mod links;
 mod negotiation;
+mod request_id;
 mod request_log;
 mod schema;
 mod servers;
 mod state;
 mod version;
 
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -47,8 +51,18 @@ pub fn router(state: ApiState) -> Router {
         // Must follow the routes: it applies to those already added.
         .method_not_allowed_fallback(errors::bad_method)
         .fallback(errors::not_found)
-        .layer(axum::middleware::from_fn(request_log::catch_panic))
-        .layer(axum::middleware::from_fn(negotiation::negotiate))
-        .layer(axum::middleware::from_fn(request_log::log_request))
+        .layer(axum::middleware::from_fn(envelope))
         .with_state(state)
+}
+
+/// What wraps every request, outermost first: its id and log line, its
+/// microversion and version headers, the panic guard.
+///
+/// One middleware rather than one each: every `from_fn` layer clones the
+/// service below it and boxes a future per request.
+async fn envelope(request: Request, next: Next) -> Response {
+    request_log::logged(request, |request| {
+        negotiation::negotiated(request, |request| request_log::unwound(next.run(request)))
+    })
+    .await
 }

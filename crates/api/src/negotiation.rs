@@ -1,9 +1,10 @@
 //! Microversion negotiation and the version headers of every response.
 
+use std::future::Future;
+
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue};
-use axum::middleware::Next;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use consoled_core::{ConsoleError, Microversion};
 
@@ -37,13 +38,18 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
     }
 }
 
-/// Middleware: picks the request's microversion (400 when malformed, 406
-/// when out of range) and stamps the version headers on the response.
-pub(crate) async fn negotiate(mut request: Request, next: Next) -> Response {
+/// Picks the request's microversion (400 when malformed, 406 when out of
+/// range), runs `inner` on the request, and stamps the version headers on
+/// the response.
+pub(crate) async fn negotiated<F, Fut>(mut request: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     match requested(request.headers()) {
         Ok(version) => {
             request.extensions_mut().insert(ApiVersion(version));
-            let mut response = next.run(request).await;
+            let mut response = inner(request).await;
             stamp(response.headers_mut(), version);
             response
         }
@@ -130,20 +136,19 @@ fn malformed(text: &str) -> ConsoleError {
     ))
 }
 
+const NEW_NAME: HeaderName = HeaderName::from_static(NEW_HEADER);
+const LEGACY_NAME: HeaderName = HeaderName::from_static(LEGACY_HEADER);
+const VARY: HeaderValue =
+    HeaderValue::from_static("OpenStack-API-Version, X-OpenStack-Nova-API-Version");
+
 fn stamp(headers: &mut HeaderMap, version: Microversion) {
-    let pairs = [
-        (NEW_HEADER, format!("{SERVICE} {version}")),
-        (LEGACY_HEADER, version.to_string()),
-        (
-            "vary",
-            "OpenStack-API-Version, X-OpenStack-Nova-API-Version".to_owned(),
-        ),
-    ];
-    for (name, value) in pairs {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.insert(name, value);
-        }
+    if let Ok(value) = HeaderValue::try_from(format!("{SERVICE} {version}")) {
+        headers.insert(NEW_NAME, value);
     }
+    if let Ok(value) = HeaderValue::try_from(version.to_string()) {
+        headers.insert(LEGACY_NAME, value);
+    }
+    headers.insert(header::VARY, VARY);
 }
 
 #[cfg(test)]

@@ -63,6 +63,18 @@ impl<'a> Object<'a> {
 
     /// The string value of `key`, which must be one of `allowed`.
     pub(crate) fn string_in(&self, key: &'a str, allowed: &[&str]) -> Result<&'a str, ApiError> {
+        self.string_where(key, |text| allowed.contains(&text), || allowed.to_vec())
+    }
+
+    /// The string value of `key`, which `allowed` must accept: for an enum
+    /// that costs work to list, listed (by `listed`) only for the message
+    /// of a refusal.
+    pub(crate) fn string_where<'l>(
+        &self,
+        key: &'a str,
+        allowed: impl Fn(&str) -> bool,
+        listed: impl FnOnce() -> Vec<&'l str>,
+    ) -> Result<&'a str, ApiError> {
         let value = self.get(key);
         let Some(text) = value.as_str() else {
             return Err(violation(
@@ -71,8 +83,8 @@ impl<'a> Object<'a> {
                 &format!("{} is not of type 'string'", repr(value)),
             ));
         };
-        if !allowed.contains(&text) {
-            let listed = allowed
+        if !allowed(text) {
+            let listed = listed()
                 .iter()
                 .map(|a| py_str(a))
                 .collect::<Vec<_>>()

@@ -36,6 +36,9 @@ pub async fn serve(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    // An answer goes out as soon as it is written, not held
+                    // back for the acknowledgement of the one before it.
+                    let _ = stream.set_nodelay(true);
                     let connection = http.serve_connection(TokioIo::new(stream), service.clone());
                     let connection = graceful.watch(connection);
                     tokio::spawn(async move {

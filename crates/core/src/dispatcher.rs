@@ -10,7 +10,7 @@ use crate::catalog;
 use crate::clock::{Clock, SystemClock};
 use crate::driver::ConsoleDriver;
 use crate::error::ConsoleError;
-use crate::guard::guarded;
+use crate::guard::{guarded, guarded_as};
 use crate::identity::Identity;
 use crate::record::{unix_seconds, MintedBy, TokenRecord};
 use crate::registry::Registry;
@@ -56,9 +56,16 @@ impl std::fmt::Debug for Console {
 
 /// Picks the driver for a request and runs both halves of the console flow.
 ///
-/// Cheap to clone; holds everything behind `Arc`s.
+/// Cheap to clone: one `Arc`, so that the state every request clones costs
+/// one reference count, not one per part.
 #[derive(Clone)]
 pub struct Dispatcher {
+    parts: Arc<Parts>,
+}
+
+/// What a dispatcher works with.
+#[derive(Clone)]
+struct Parts {
     registry: Arc<Registry>,
     backend: Arc<dyn ServerBackend>,
     store: Arc<dyn TokenStore>,
@@ -76,50 +83,52 @@ impl Dispatcher {
         settings: DispatchSettings,
     ) -> Self {
         Dispatcher {
-            registry,
-            backend,
-            store,
-            tokens: Arc::new(OsTokenSource),
-            clock: Arc::new(SystemClock),
-            settings: Arc::new(settings),
+            parts: Arc::new(Parts {
+                registry,
+                backend,
+                store,
+                tokens: Arc::new(OsTokenSource),
+                clock: Arc::new(SystemClock),
+                settings: Arc::new(settings),
+            }),
         }
     }
 
     /// Replaces the token source (tests: deterministic tokens).
     pub fn with_token_source(mut self, tokens: Arc<dyn TokenSource>) -> Self {
-        self.tokens = tokens;
+        Arc::make_mut(&mut self.parts).tokens = tokens;
         self
     }
 
     /// Replaces the clock (tests: fixed time).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+        Arc::make_mut(&mut self.parts).clock = clock;
         self
     }
 
     /// The drivers.
     pub fn registry(&self) -> &Arc<Registry> {
-        &self.registry
+        &self.parts.registry
     }
 
     /// The server backend.
     pub fn backend(&self) -> &Arc<dyn ServerBackend> {
-        &self.backend
+        &self.parts.backend
     }
 
     /// The token store.
     pub fn store(&self) -> &Arc<dyn TokenStore> {
-        &self.store
+        &self.parts.store
     }
 
     /// The settings.
     pub fn settings(&self) -> &DispatchSettings {
-        &self.settings
+        &self.parts.settings
     }
 
     /// The current time on the dispatcher's clock.
     pub fn now(&self) -> SystemTime {
-        self.clock.now()
+        self.parts.clock.now()
     }
 
     /// Creates a console of (protocol, type) for `server_id`, checking in
@@ -158,7 +167,7 @@ impl Dispatcher {
         protocol: &str,
         console_type: &str,
     ) -> Result<Console, ConsoleError> {
-        let limit = self.settings.call_timeout;
+        let limit = self.parts.settings.call_timeout;
         let server = self.visible_server(identity, server_id).await?;
         if !identity.can_create_console(&server.project_id) {
             return Err(ConsoleError::Forbidden(
@@ -167,44 +176,55 @@ impl Dispatcher {
         }
         check_state(&server)?;
         let driver = self.driver_for(protocol, console_type)?;
-        let type_settings = self.settings.type_settings(console_type);
-        if !type_settings.enabled {
+        // Borrowed, not `type_settings()`'s copy: a type without a section
+        // is enabled on the driver's default base URL.
+        let type_settings = self.parts.settings.types.get(console_type);
+        if type_settings.is_some_and(|t| !t.enabled) {
             return Err(ConsoleError::BadRequest(format!(
                 "Unavailable console type {console_type}."
             )));
         }
-        let base = match type_settings.base_url {
+        let default_base;
+        let base = match type_settings.and_then(|t| t.base_url.as_ref()) {
             Some(url) => url,
-            None => Url::parse(driver.descriptor().default_base_url).map_err(|e| {
-                ConsoleError::Internal(format!(
-                    "driver {protocol}/{console_type} default base URL: {e}"
-                ))
-            })?,
+            None => {
+                default_base = Url::parse(driver.descriptor().default_base_url).map_err(|e| {
+                    ConsoleError::Internal(format!(
+                        "driver {protocol}/{console_type} default base URL: {e}"
+                    ))
+                })?;
+                &default_base
+            }
         };
-        let driver_name = format!("driver {protocol}/{console_type}");
-        let connect = guarded(&driver_name, limit, driver.connect_info(&server)).await?;
+        let connect = guarded_as(
+            || format!("driver {protocol}/{console_type}"),
+            limit,
+            driver.connect_info(&server),
+        )
+        .await?;
 
-        let token = self.tokens.generate();
-        let url = driver.access_url(&base, &token)?;
+        let token = self.parts.tokens.generate();
+        let url = driver.access_url(base, &token)?;
         let record = TokenRecord {
             token_hash: token.hash(),
             protocol: protocol.to_owned(),
             console_type: console_type.to_owned(),
-            instance_uuid: server.id.clone(),
+            instance_uuid: server.id,
             connect,
             access_url_base: base.to_string(),
-            expires_at: unix_seconds(self.clock.now()) + self.settings.token_ttl().as_secs(),
+            expires_at: unix_seconds(self.parts.clock.now())
+                + self.parts.settings.token_ttl().as_secs(),
             minted_by: Some(MintedBy {
                 user_id: identity.user_id.clone(),
                 project_id: identity.project_id.clone(),
             }),
         };
-        let fingerprint = record.token_hash.fingerprint();
+        let hash = record.token_hash;
         guarded("token store", limit, async {
-            self.store.authorize(record).await.map_err(store_down)
+            self.parts.store.authorize(record).await.map_err(store_down)
         })
         .await?;
-        tracing::debug!(token = %fingerprint, "token stored");
+        tracing::debug!(token = %hash.fingerprint(), "token stored");
         Ok(Console {
             protocol: protocol.to_owned(),
             console_type: console_type.to_owned(),
@@ -222,13 +242,17 @@ impl Dispatcher {
         identity: &Identity,
         server_id: &str,
     ) -> Result<Server, ConsoleError> {
-        let backend = self.backend.clone();
-        let found = guarded("server backend", self.settings.call_timeout, async move {
-            backend
-                .get_server(server_id)
-                .await
-                .map_err(|e| ConsoleError::ServiceUnavailable(e.to_string()))
-        })
+        let backend = &self.parts.backend;
+        let found = guarded(
+            "server backend",
+            self.parts.settings.call_timeout,
+            async move {
+                backend
+                    .get_server(server_id)
+                    .await
+                    .map_err(|e| ConsoleError::ServiceUnavailable(e.to_string()))
+            },
+        )
         .await?;
         match found {
             Some(server) if identity.can_see_project(&server.project_id) => Ok(server),
@@ -249,7 +273,7 @@ impl Dispatcher {
         protocol: &str,
         console_type: &str,
     ) -> Result<&Arc<dyn ConsoleDriver>, ConsoleError> {
-        if let Some(driver) = self.registry.get(protocol, console_type) {
+        if let Some(driver) = self.parts.registry.get(protocol, console_type) {
             return Ok(driver);
         }
         if !catalog::is_known_pair(protocol, console_type) {
@@ -258,6 +282,7 @@ impl Dispatcher {
             )));
         }
         let available: Vec<String> = self
+            .parts
             .registry
             .descriptors()
             .iter()
@@ -279,8 +304,8 @@ impl Dispatcher {
     /// 503 when the store is down or too slow.
     pub async fn validate_token(&self, token: &Token) -> Result<Option<TokenRecord>, ConsoleError> {
         let hash = token.hash();
-        guarded("token store", self.settings.call_timeout, async {
-            self.store.validate(&hash).await.map_err(store_down)
+        guarded("token store", self.parts.settings.call_timeout, async {
+            self.parts.store.validate(&hash).await.map_err(store_down)
         })
         .await
     }

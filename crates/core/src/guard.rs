@@ -18,11 +18,28 @@ pub async fn guarded<T, F>(what: &str, limit: Duration, call: F) -> Result<T, Co
 where
     F: Future<Output = Result<T, ConsoleError>>,
 {
+    guarded_as(|| what.to_owned(), limit, call).await
+}
+
+/// [`guarded`], with the name built only when a message needs it: for a
+/// name that costs an allocation on every call otherwise.
+///
+/// # Errors
+/// As [`guarded`].
+pub(crate) async fn guarded_as<T, F>(
+    what: impl FnOnce() -> String,
+    limit: Duration,
+    call: F,
+) -> Result<T, ConsoleError>
+where
+    F: Future<Output = Result<T, ConsoleError>>,
+{
     // Unwind safety: a panicking call's partial state is dropped with it;
     // nothing it borrowed is observed afterwards by this request.
     match tokio::time::timeout(limit, AssertUnwindSafe(call).catch_unwind()).await {
         Err(_) => Err(ConsoleError::ServiceUnavailable(format!(
-            "{what} did not answer within {} ms",
+            "{} did not answer within {} ms",
+            what(),
             limit.as_millis()
         ))),
         Ok(Err(panic)) => {
@@ -31,7 +48,10 @@ where
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "non-string panic payload".to_owned());
-            Err(ConsoleError::Internal(format!("{what} panicked: {detail}")))
+            Err(ConsoleError::Internal(format!(
+                "{} panicked: {detail}",
+                what()
+            )))
         }
         Ok(Ok(result)) => result,
     }
