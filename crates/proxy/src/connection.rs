@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use consoled_core::http_head::MAX_HEAD;
@@ -35,14 +36,10 @@ where
             }
         })
     };
-    // On the heap, and dropped before the session runs: the task holding
-    // an idle console for hours should not keep hyper's connection state
-    // (kilobytes) in its frame.
-    let mut connection = Box::pin(
-        builder(&ctx)
-            .serve_connection(TokioIo::new(io), service)
-            .with_upgrades(),
-    );
+    let connection = builder(&ctx)
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    let mut connection = pin!(connection);
     let mut draining = ctx.draining.clone();
     let served = tokio::select! {
         served = connection.as_mut() => served,
@@ -50,10 +47,9 @@ where
             // An idle kept-alive connection closes now, a request in
             // flight gets its answer first: neither holds up a shutdown.
             connection.as_mut().graceful_shutdown();
-            connection.as_mut().await
+            connection.await
         }
     };
-    drop(connection);
     if let Err(e) = served {
         if e.is_timeout() {
             tracing::debug!(%peer, listener = %ctx.listen, "no request head in time");

@@ -94,15 +94,10 @@ async fn connection(
     tune(&stream, ctx.settings.keepalive_interval);
     match tls {
         None => serve(ctx, stream, peer).await,
-        // TLS on the heap, so that plain connections' tasks do not carry
-        // room for its state.
-        Some(acceptor) => match timeout(
-            ctx.settings.handshake_timeout,
-            Box::pin(acceptor.accept(stream)),
-        )
-        .await
+        Some(acceptor) => match timeout(ctx.settings.handshake_timeout, acceptor.accept(stream))
+            .await
         {
-            Ok(Ok(stream)) => Box::pin(serve(ctx, stream, peer)).await,
+            Ok(Ok(stream)) => serve(ctx, stream, peer).await,
             Ok(Err(e)) => {
                 tracing::debug!(%peer, listener = %ctx.listen, error = %e, "TLS handshake failed")
             }
