@@ -32,6 +32,12 @@ use crate::ws_frames::{
 /// A direction's buffer: a read of [`READ_SIZE`] after room for a header.
 const LANE_SIZE: usize = MAX_HEADER + READ_SIZE;
 
+/// What one client read may take: twice a backend read, because frame
+/// headers split client reads into pieces and each read costs a read and
+/// a (vectored) write; the scratch buffer is the thread's, so only a
+/// session its backend holds back keeps this much.
+const CLIENT_READ_SIZE: usize = 2 * READ_SIZE;
+
 /// Control frames due to the client, sent between data frames.
 #[derive(Debug, Default)]
 struct ControlOut {
@@ -337,10 +343,10 @@ where
                 self.up.restore(buf, pending);
                 step
             } else {
-                with_scratch(LANE_SIZE, |buf| {
+                with_scratch(CLIENT_READ_SIZE, |buf| {
                     let (step, pending) = self.read_client(buf, cx);
                     if !pending.is_empty() {
-                        self.up.keep(&buf[pending], LANE_SIZE);
+                        self.up.keep(&buf[pending], CLIENT_READ_SIZE);
                     }
                     step
                 })
@@ -368,7 +374,7 @@ where
     /// One client read into `buf`, its payloads written on to the backend;
     /// returns what is left of them to write.
     fn read_client(&mut self, buf: &mut [u8], cx: &mut Context<'_>) -> (Step, Range<usize>) {
-        let mut room = ReadBuf::new(&mut buf[..READ_SIZE]);
+        let mut room = ReadBuf::new(&mut buf[..CLIENT_READ_SIZE]);
         let n = match Pin::new(&mut self.client).poll_read(cx, &mut room) {
             Poll::Pending => return (Step::Idle, 0..0),
             Poll::Ready(Err(e)) => {
