@@ -1,17 +1,25 @@
 //! The pumps over in-memory pipes, on a paused clock where time matters.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio::time::{timeout, Instant};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::*;
 use crate::shutdown::ShutdownTrigger;
 
 const LIMIT: Duration = Duration::from_secs(30);
+
+/// tungstenite's default limit, which these tests ran with before the
+/// relay parsed frames itself.
+const MAX_FRAME: usize = 16 << 20;
 
 fn limits() -> SessionLimits {
     SessionLimits {
@@ -31,16 +39,16 @@ struct Session {
 
 async fn session_with(
     limits: SessionLimits,
-    config: Option<WebSocketConfig>,
+    max_frame_size: usize,
     trigger: ShutdownTrigger,
 ) -> Session {
     let (client_io, server_io) = duplex(64 * 1024);
     let (backend, backend_ours) = duplex(64 * 1024);
-    let server = WebSocketStream::from_raw_socket(server_io, Role::Server, config).await;
     let client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
     let signal = trigger.signal();
-    let relay =
-        tokio::spawn(async move { relay_websocket(server, backend_ours, &limits, signal).await });
+    let relay = tokio::spawn(async move {
+        relay_websocket(server_io, backend_ours, &limits, max_frame_size, signal).await
+    });
     Session {
         client,
         backend,
@@ -50,7 +58,7 @@ async fn session_with(
 }
 
 async fn session(limits: SessionLimits) -> Session {
-    session_with(limits, None, ShutdownTrigger::new()).await
+    session_with(limits, MAX_FRAME, ShutdownTrigger::new()).await
 }
 
 async fn next(client: &mut WebSocketStream<DuplexStream>) -> Message {
@@ -164,10 +172,7 @@ async fn client_close_half_closes_the_backend() {
 
 #[tokio::test]
 async fn an_oversized_frame_closes_with_1009() {
-    let config = WebSocketConfig::default()
-        .max_frame_size(Some(1024))
-        .max_message_size(Some(1024));
-    let mut s = session_with(limits(), Some(config), ShutdownTrigger::new()).await;
+    let mut s = session_with(limits(), 1024, ShutdownTrigger::new()).await;
     s.client
         .send(Message::binary(vec![7u8; 4096]))
         .await
@@ -282,11 +287,12 @@ async fn a_slow_backend_holds_the_client_back() {
     // Small pipes: anything not held back would have to pile up in the relay.
     let (client_io, server_io) = duplex(1024);
     let (mut backend, backend_ours) = duplex(1024);
-    let server = WebSocketStream::from_raw_socket(server_io, Role::Server, None).await;
     let mut client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
     let trigger = ShutdownTrigger::new();
     let signal = trigger.signal();
-    tokio::spawn(async move { relay_websocket(server, backend_ours, &limits(), signal).await });
+    tokio::spawn(async move {
+        relay_websocket(server_io, backend_ours, &limits(), MAX_FRAME, signal).await
+    });
     let sent = Arc::new(AtomicUsize::new(0));
     let counter = sent.clone();
     let sender = tokio::spawn(async move {
@@ -308,4 +314,71 @@ async fn a_slow_backend_holds_the_client_back() {
     assert!(received.iter().all(|&b| b == 9));
     let _client = timeout(LIMIT, sender).await.unwrap().unwrap();
     assert_eq!(sent.load(Ordering::SeqCst), 100);
+}
+
+#[tokio::test]
+async fn pings_get_pongs_and_a_close_gets_its_echo() {
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    let mut s = session(limits()).await;
+    s.client.send(Message::Ping("hi".into())).await.unwrap();
+    assert_eq!(next(&mut s.client).await, Message::Pong("hi".into()));
+    let frame = CloseFrame {
+        code: CloseCode::Library(4000),
+        reason: "bye".into(),
+    };
+    s.client.close(Some(frame.clone())).await.unwrap();
+    assert_eq!(next(&mut s.client).await, Message::Close(Some(frame)));
+    let report = timeout(LIMIT, s.relay).await.unwrap().unwrap();
+    assert_eq!(report.end, SessionEnd::ClientClosed);
+}
+
+#[tokio::test]
+async fn an_unmasked_client_frame_closes_with_1002() {
+    let mut s = session(limits()).await;
+    // A frame a server would send: clients must mask theirs.
+    s.client.get_mut().write_all(b"\x82\x01x").await.unwrap();
+    expect_close(&mut s.client, CloseCode::Protocol, "protocol error").await;
+    let report = timeout(LIMIT, s.relay).await.unwrap().unwrap();
+    assert!(matches!(report.end, SessionEnd::ProtocolError(_)));
+    assert_eq!(report.to_backend, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_client_holds_the_backend_back() {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+    let (client_io, server_io) = duplex(1024);
+    let (mut backend, backend_ours) = duplex(1024);
+    let mut client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+    let trigger = ShutdownTrigger::new();
+    let signal = trigger.signal();
+    tokio::spawn(async move {
+        relay_websocket(server_io, backend_ours, &limits(), MAX_FRAME, signal).await
+    });
+    let written = Arc::new(AtomicUsize::new(0));
+    let counter = written.clone();
+    let writer = tokio::spawn(async move {
+        for i in 0..100u8 {
+            backend.write_all(&[i; 1024]).await.unwrap();
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+        backend
+    });
+    // Nobody reads the client: the backend must stall long before 100 KiB.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let stalled_at = written.load(Ordering::SeqCst);
+    assert!(
+        stalled_at < 20,
+        "{stalled_at} KiB taken with nobody reading"
+    );
+    let mut got = Vec::new();
+    while got.len() < 100 * 1024 {
+        match next(&mut client).await {
+            Message::Binary(b) => got.extend_from_slice(&b),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let want: Vec<u8> = (0..100u8).flat_map(|i| [i; 1024]).collect();
+    assert_eq!(got, want);
+    drop(timeout(LIMIT, writer).await.unwrap().unwrap());
 }

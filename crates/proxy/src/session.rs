@@ -13,6 +13,7 @@ use consoled_core::{
 use http::header::{RETRY_AFTER, SEC_WEBSOCKET_VERSION};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::context::ListenerContext;
@@ -20,7 +21,7 @@ use crate::origin::{OriginCheck, OriginError};
 use crate::relay::{relay_websocket, RelayReport};
 use crate::reply::{empty, Body};
 use crate::token::token_from_request;
-use crate::websocket::{negotiate, server_stream, switching_protocols, UpgradeError};
+use crate::websocket::{negotiate, switching_protocols, UpgradeError};
 
 /// A console session that runs once hyper has handed its connection over.
 pub(crate) type PendingSession = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -248,9 +249,15 @@ async fn relay_upgraded(
     } = authorized;
     let limits = ctx.limits_for(&record);
     log_open(&ctx, peer, &record, "websocket");
-    let ws = server_stream(upgraded, ctx.settings.max_frame_size).await;
     let started = tokio::time::Instant::now();
-    let report = relay_websocket(ws, backend, &limits, ctx.closing.clone()).await;
+    let report = relay_websocket(
+        TokioIo::new(upgraded),
+        backend,
+        &limits,
+        ctx.settings.max_frame_size,
+        ctx.closing.clone(),
+    )
+    .await;
     log_closed(&ctx, peer, &record, &report, started);
 }
 

@@ -7,11 +7,7 @@ use http::header::{
     SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version};
-use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::WebSocketStream;
 
 use crate::reply::Body;
 
@@ -126,18 +122,6 @@ pub(crate) fn switching_protocols(upgrade: &Upgrade) -> Response<Body> {
         headers.insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(protocol));
     }
     response
-}
-
-/// The server end of a WebSocket over the connection hyper handed over
-/// after our `101` (with any bytes the client sent early).
-pub(crate) async fn server_stream(
-    upgraded: Upgraded,
-    max_frame_size: usize,
-) -> WebSocketStream<TokioIo<Upgraded>> {
-    let config = WebSocketConfig::default()
-        .max_frame_size(Some(max_frame_size))
-        .max_message_size(Some(max_frame_size));
-    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await
 }
 
 #[cfg(test)]
