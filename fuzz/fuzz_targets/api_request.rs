@@ -81,7 +81,14 @@ fuzz_target!(|data: &[u8]| {
     let mut request = Request::builder()
         .method(Method::from_bytes(method.as_bytes()).expect("method"))
         .uri(path.replace("{id}", SERVER))
-        .header("x-auth-token", if selector & 0x10 == 0 { "admin:admin" } else { "demo:demo" });
+        .header(
+            "x-auth-token",
+            if selector & 0x10 == 0 {
+                "admin:admin"
+            } else {
+                "demo:demo"
+            },
+        );
     if !version.is_empty() {
         let name = if selector & 0x20 == 0 {
             "openstack-api-version"

@@ -27,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
     match parse_request(data) {
         Ok(Some((head, len))) => {
             assert!(len <= data.len() && len <= MAX_HEAD);
-            assert_eq!(parse_request(&data[..len]).ok().flatten(), Some((head.clone(), len)));
+            assert_eq!(
+                parse_request(&data[..len]).ok().flatten(),
+                Some((head.clone(), len))
+            );
             // What the raw front does with it next.
             if let Some(query) = head.query() {
                 let _ = consoled_proxy::token_from_query(query);
@@ -39,18 +42,27 @@ fuzz_target!(|data: &[u8]| {
     let response = parse_response(data);
     if let Ok(Some((head, len))) = &response {
         assert!(*len <= data.len() && *len <= MAX_HEAD);
-        assert_eq!(parse_response(&data[..*len]).ok().flatten().map(|(h, _)| h), Some(head.clone()));
+        assert_eq!(
+            parse_response(&data[..*len]).ok().flatten().map(|(h, _)| h),
+            Some(head.clone())
+        );
     }
     runtime().block_on(async {
         let mut rest = data;
         if let Ok(head) = read_response(&mut rest).await {
             let used = data.len() - rest.len();
-            assert_eq!(parse_response(&data[..used]).ok().flatten(), Some((head, used)));
+            assert_eq!(
+                parse_response(&data[..used]).ok().flatten(),
+                Some((head, used))
+            );
         }
         let mut rest = data;
         if let Ok(Some(head)) = read_request_exactly(&mut rest).await {
             let used = data.len() - rest.len();
-            assert_eq!(parse_request(&data[..used]).ok().flatten(), Some((head, used)));
+            assert_eq!(
+                parse_request(&data[..used]).ok().flatten(),
+                Some((head, used))
+            );
         }
         let mut stream = data;
         let mut buf = Vec::new();

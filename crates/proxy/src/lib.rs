@@ -32,3 +32,11 @@ pub use origin::{OriginCheck, OriginError};
 pub use pages::DEFAULT_WEB_ROOTS;
 pub use server::ProxyServer;
 pub use token::{token_from_cookie, token_from_query, token_from_request};
+
+/// The WebSocket frame reader, for the fuzz targets in `fuzz/`: not part
+/// of the API, and absent without the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::ws_frames::{Control, FrameError, FrameReader, Pieces};
+}

@@ -52,7 +52,7 @@ pub(crate) mod close_code {
 
 /// Why the client's bytes cannot be read on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum FrameError {
+pub enum FrameError {
     /// A frame (or message) over the size limit: close 1009.
     #[error("frame over the size limit")]
     TooLarge,
@@ -120,7 +120,7 @@ pub(crate) const MAX_PIECES: usize = 8;
 /// Where a read's data payloads lie in its buffer, in order: apart, so
 /// that one vectored write sends them without moving them together.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Pieces {
+pub struct Pieces {
     ranges: [(usize, usize); MAX_PIECES],
     len: usize,
 }
@@ -136,7 +136,7 @@ impl Default for Pieces {
 
 impl Pieces {
     /// The pieces.
-    pub(crate) fn ranges(&self) -> impl Iterator<Item = Range<usize>> + '_ {
+    pub fn ranges(&self) -> impl Iterator<Item = Range<usize>> + '_ {
         self.ranges[..self.len].iter().map(|&(a, b)| a..b)
     }
 
@@ -275,7 +275,7 @@ impl std::fmt::Debug for ControlPayload {
 
 /// A complete control frame from the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Control<'a> {
+pub enum Control<'a> {
     /// A ping: answer with a pong of the same payload.
     Ping(&'a [u8]),
     /// A pong.
@@ -343,7 +343,7 @@ enum Part {
 /// The client's frames, read as the bytes come: data payloads are
 /// unmasked and gathered in place, control frames handed on whole.
 #[derive(Debug)]
-pub(crate) struct FrameReader {
+pub struct FrameReader {
     max_frame_size: usize,
     part: Part,
     header: [u8; MAX_CLIENT_HEADER],
@@ -362,7 +362,7 @@ pub(crate) struct FrameReader {
 
 impl FrameReader {
     /// A reader that refuses frames and messages over `max_frame_size`.
-    pub(crate) fn new(max_frame_size: usize) -> Self {
+    pub fn new(max_frame_size: usize) -> Self {
         FrameReader {
             max_frame_size,
             part: Part::Header,
@@ -381,7 +381,7 @@ impl FrameReader {
 
     /// Whether the client's close frame has been read (what follows it is
     /// ignored).
-    pub(crate) fn closed(&self) -> bool {
+    pub fn closed(&self) -> bool {
         self.closed
     }
 
@@ -392,7 +392,7 @@ impl FrameReader {
     /// # Errors
     /// A [`FrameError`] as soon as the bytes break a rule; the data read
     /// before it is lost with the session.
-    pub(crate) fn feed(
+    pub fn feed(
         &mut self,
         buf: &mut [u8],
         mut on_control: impl FnMut(Control<'_>),
