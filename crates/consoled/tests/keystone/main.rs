@@ -22,7 +22,9 @@ const WEB: &str = "c6d5a3a0-9f4e-4b8e-9a4e-0d1f6a1e2b3c";
 const DB: &str = "0b8a3f1e-1111-4c4c-8888-000000000002";
 
 /// A consoled on Keystone (through `gate`), with `extra` lines in
-/// `[keystone_authtoken]`; the service password comes from the
+/// `[keystone_authtoken]` (a generous `http_connect_timeout` unless they
+/// set one: Keystone is Python on a busy two-core machine, and only the
+/// outage test is about the timeout); the service password comes from the
 /// environment, not the file. Returns it, its novnc listener's port and
 /// the VNC server both servers' consoles lead to.
 async fn consoled(name: &str, gate: &Gate, extra: &str) -> (Served, u16, RfbServer) {
@@ -46,6 +48,11 @@ async fn consoled(name: &str, gate: &Gate, extra: &str) -> (Served, u16, RfbServ
     )
     .unwrap();
     let config = dir.join("consoled.toml");
+    let extra = if extra.contains("http_connect_timeout") {
+        extra.to_owned()
+    } else {
+        format!("{extra}\nhttp_connect_timeout = 60")
+    };
     std::fs::write(
         &config,
         format!(
@@ -222,7 +229,7 @@ async fn keystone_gone_is_503_in_bounded_time_and_its_return_needs_no_restart() 
     )
     .await;
     let token = ks.user_token("demo-member", "demo").await;
-    assert_eq!(create(&served, WEB, &token).await.status(), 200);
+    assert_eq!(eventually_200(&served, &token).await, 200);
     // The bound: http_connect_timeout plus a second, and slack for a
     // loaded machine.
     let bound = Duration::from_secs(timeout + 1 + 3);
@@ -245,10 +252,24 @@ async fn keystone_gone_is_503_in_bounded_time_and_its_return_needs_no_restart() 
     }
     gate.set(Mode::Open);
     assert_eq!(
-        create(&served, WEB, &token).await.status(),
+        eventually_200(&served, &token).await,
         200,
         "back without a restart"
     );
+}
+
+/// The status of creating a console with `token`, asked again while it is
+/// 503: with a 2 s timeout, a Keystone busy with the other tests' first
+/// requests may take longer than that to answer a healthy one.
+async fn eventually_200(served: &Served, token: &str) -> u16 {
+    let mut status = 0;
+    for _ in 0..5 {
+        status = create(served, WEB, token).await.status().as_u16();
+        if status != 503 {
+            break;
+        }
+    }
+    status
 }
 
 #[tokio::test(flavor = "multi_thread")]

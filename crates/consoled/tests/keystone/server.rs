@@ -90,6 +90,7 @@ impl Keystone {
             &config,
             format!(
                 "[DEFAULT]\nlog_file = {log}\n[database]\nconnection = sqlite:///{db}\n\
+                 [identity]\npassword_hash_rounds = 4\n\
                  [token]\nprovider = fernet\nexpiration = {life}\n\
                  [fernet_tokens]\nkey_repository = {fernet}\n\
                  [fernet_receipts]\nkey_repository = {fernet}\n\
