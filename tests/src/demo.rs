@@ -43,6 +43,7 @@ impl Demo {
             .spawn()
             .expect("consoled demo did not start");
         let stdout = child.stdout.take().expect("piped stdout");
+        let log_path = dir.path().join("demo.log");
         let read = async {
             let mut lines = BufReader::new(stdout).lines();
             let mut welcome = String::new();
@@ -53,7 +54,11 @@ impl Demo {
                     return (welcome, lines);
                 }
             }
-            panic!("consoled demo ended its output without {READY:?}:\n{welcome}");
+            // Its log says why (a port taken between the pick and the bind, say).
+            panic!(
+                "consoled demo ended its output without {READY:?}:\n{welcome}\nits log:\n{}",
+                std::fs::read_to_string(&log_path).unwrap_or_default()
+            );
         };
         let (welcome, lines) = match tokio::time::timeout(limit, read).await {
             Ok(read) => read,
