@@ -27,9 +27,30 @@ pub struct Demo {
 impl Demo {
     /// Starts the demo on free ports and reads its welcome.
     ///
+    /// `--any-port` picks ports the OS says are free and binds them a
+    /// moment later; a test running beside it may take one in between.
+    /// The demo then refuses to start, naming the address, which is right;
+    /// this starts it again on fresh ports, twice at most.
+    ///
     /// # Panics
-    /// When it does not print its ready line within `limit`.
+    /// When it does not print its ready line within `limit`, or exits
+    /// before it for another reason.
     pub async fn start(limit: Duration) -> Demo {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Demo::try_start(limit).await {
+                Ok(demo) => return demo,
+                Err(log) if log.contains("Address already in use") => last = log,
+                Err(log) => {
+                    panic!("consoled demo ended its output without {READY:?}; its log:\n{log}")
+                }
+            }
+        }
+        panic!("consoled demo found its ports taken three times; its last log:\n{last}");
+    }
+
+    /// One start; the log of a demo that exited before its ready line.
+    async fn try_start(limit: Duration) -> Result<Demo, String> {
         let dir = TempDir::new("demo");
         let log = std::fs::File::create(dir.path().join("demo.log")).expect("log file");
         let mut child = Command::new(binary())
@@ -51,20 +72,21 @@ impl Demo {
                 welcome.push_str(&line);
                 welcome.push('\n');
                 if line.starts_with(READY) {
-                    return (welcome, lines);
+                    return Some((welcome, lines));
                 }
             }
-            // Its log says why (a port taken between the pick and the bind, say).
-            panic!(
-                "consoled demo ended its output without {READY:?}:\n{welcome}\nits log:\n{}",
-                std::fs::read_to_string(&log_path).unwrap_or_default()
-            );
+            None
         };
         let (welcome, lines) = match tokio::time::timeout(limit, read).await {
-            Ok(read) => read,
+            Ok(Some(read)) => read,
+            Ok(None) => {
+                // It has exited: its log is whole once it is reaped.
+                let _ = child.wait().await;
+                return Err(std::fs::read_to_string(&log_path).unwrap_or_default());
+            }
             Err(_) => panic!(
                 "consoled demo printed no {READY:?} within {limit:?}; its log:\n{}",
-                std::fs::read_to_string(dir.path().join("demo.log")).unwrap_or_default()
+                std::fs::read_to_string(&log_path).unwrap_or_default()
             ),
         };
         // Keep reading (and dropping) stdout so that the demo never blocks
@@ -74,12 +96,12 @@ impl Demo {
             while let Ok(Some(_)) = lines.next_line().await {}
         });
         let printed = Welcome::parse(&welcome);
-        Demo {
+        Ok(Demo {
             _child: child,
             dir,
             welcome,
             printed,
-        }
+        })
     }
 
     /// What it has logged so far (stderr).
