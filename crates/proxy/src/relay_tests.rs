@@ -280,19 +280,27 @@ async fn raw_relay_honours_the_idle_timeout() {
     assert_eq!(report.end, SessionEnd::Idle);
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_slow_backend_holds_the_client_back() {
-    use std::sync::atomic::AtomicUsize;
-    use std::sync::Arc;
-    // Small pipes: anything not held back would have to pile up in the relay.
+/// A relay between 1 KiB pipes, so that anything not held back would
+/// have to pile up in the relay; returns its client, its backend and the
+/// trigger of its shutdown.
+async fn small_pipe_session() -> (WebSocketStream<DuplexStream>, DuplexStream, ShutdownTrigger) {
     let (client_io, server_io) = duplex(1024);
-    let (mut backend, backend_ours) = duplex(1024);
-    let mut client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+    let (backend, backend_ours) = duplex(1024);
+    let client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
     let trigger = ShutdownTrigger::new();
     let signal = trigger.signal();
     tokio::spawn(async move {
         relay_websocket(server_io, backend_ours, &limits(), MAX_FRAME, signal).await
     });
+    (client, backend, trigger)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_backend_holds_the_client_back() {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+    // Small pipes: anything not held back would have to pile up in the relay.
+    let (mut client, mut backend, _trigger) = small_pipe_session().await;
     let sent = Arc::new(AtomicUsize::new(0));
     let counter = sent.clone();
     let sender = tokio::spawn(async move {
@@ -347,14 +355,7 @@ async fn an_unmasked_client_frame_closes_with_1002() {
 async fn a_slow_client_holds_the_backend_back() {
     use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
-    let (client_io, server_io) = duplex(1024);
-    let (mut backend, backend_ours) = duplex(1024);
-    let mut client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
-    let trigger = ShutdownTrigger::new();
-    let signal = trigger.signal();
-    tokio::spawn(async move {
-        relay_websocket(server_io, backend_ours, &limits(), MAX_FRAME, signal).await
-    });
+    let (mut client, mut backend, _trigger) = small_pipe_session().await;
     let written = Arc::new(AtomicUsize::new(0));
     let counter = written.clone();
     let writer = tokio::spawn(async move {
