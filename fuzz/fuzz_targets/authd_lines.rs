@@ -5,17 +5,10 @@
 
 use consoled_driver_mks::fuzzing::{expect_status, read_line, MAX_LINE};
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
-use tokio::runtime::Runtime;
 
-fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime")
-    })
-}
+#[path = "runtime.rs"]
+mod runtime;
+use runtime::runtime;
 
 fuzz_target!(|data: &[u8]| {
     runtime().block_on(async {

@@ -6,22 +6,14 @@
 //! leaves every byte after the head in the stream.
 #![no_main]
 
-use std::sync::OnceLock;
-
 use consoled_core::http_head::{
     parse_request, parse_response, read_request, read_request_exactly, read_response, MAX_HEAD,
 };
 use libfuzzer_sys::fuzz_target;
-use tokio::runtime::Runtime;
 
-fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime")
-    })
-}
+#[path = "runtime.rs"]
+mod runtime;
+use runtime::runtime;
 
 fuzz_target!(|data: &[u8]| {
     match parse_request(data) {

@@ -1,0 +1,14 @@
+//! The one current-thread Tokio runtime a target drives async readers on.
+
+use std::sync::OnceLock;
+
+use tokio::runtime::Runtime;
+
+pub fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+    })
+}
