@@ -99,7 +99,7 @@ fn serve_help_documents_every_key() {
 /// Runs `serve` on a config and inventory that should be refused; returns
 /// the one line it printed.
 fn refused(config: &str, servers: &str) -> String {
-    let dir = temp_dir(&format!("refused-{:x}", hash(config, servers)));
+    let dir = temp_dir("refused");
     std::fs::write(dir.join("servers.toml"), servers).unwrap();
     let path = dir.join("consoled.toml");
     std::fs::write(&path, config).unwrap();
@@ -112,13 +112,6 @@ fn refused(config: &str, servers: &str) -> String {
         .collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     lines[0].to_owned()
-}
-
-fn hash(a: &str, b: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (a, b).hash(&mut h);
-    h.finish()
 }
 
 const SERVER: &str = "[[servers]]\nid = \"s1\"\nname = \"n\"\nproject_id = \"p\"\nhost = \"h\"\n";
