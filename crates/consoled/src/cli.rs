@@ -28,7 +28,8 @@ SERVER INVENTORY (the file [backend] inventory names)
   host = \"compute-1\"                            absent: not scheduled yet, 409
   [servers.consoles.<protocol>]                 <protocol>: vnc, spice, serial, rdp, mks
   host = \"127.0.0.1\"                            (required) where the console listens
-  port = 5901                                   (required)
+  port = 5901                                   (required, unless unix_socket)
+  unix_socket = \"/run/vm-1/vnc.sock\"            a UNIX socket on the proxy's host, instead of port
   tls_port = 5931                               SPICE TLS port (spice-direct)
   internal_access_path = \"/path\"                sent as CONNECT <path> before relaying; for mks,
                                                 the JSON {\"ticket\", \"cfgFile\", \"thumbprint\"}

@@ -211,6 +211,7 @@ fn endpoint(addr: SocketAddr, internal_access_path: Option<String>) -> Endpoint 
         port: addr.port(),
         tls_port: None,
         internal_access_path,
+        unix_socket: None,
     }
 }
 

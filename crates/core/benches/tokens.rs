@@ -29,6 +29,7 @@ fn record(n: usize) -> TokenRecord {
             port: 5900,
             tls_port: None,
             internal_access_path: None,
+            unix_socket: None,
         },
         access_url_base: "http://127.0.0.1:6080/vnc_auto.html".into(),
         expires_at: 1_700_000_600,

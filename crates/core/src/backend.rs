@@ -1,10 +1,12 @@
-//! Opening TCP backends, with Nova's `CONNECT <path>` handshake.
+//! Opening backends (TCP or a UNIX socket), with Nova's `CONNECT <path>`
+//! handshake.
 
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 
+use crate::driver::BackendStream;
 use crate::error::ConsoleError;
 use crate::http_head::read_response;
 use crate::record::ConnectInfo;
@@ -28,23 +30,72 @@ pub async fn open_tcp(host: &str, port: u16) -> Result<TcpStream, ConsoleError> 
     Ok(stream)
 }
 
-/// Opens the backend of `info`: TCP to its host and port, then, when it
-/// has an internal access path, the `CONNECT` handshake.
+/// Opens the UNIX socket at `path`.
+///
+/// # Errors
+/// [`ConsoleError::ServiceUnavailable`] when nothing listens there or the
+/// connection does not complete within [`CONNECT_TIMEOUT`].
+pub async fn open_unix(path: &str) -> Result<UnixStream, ConsoleError> {
+    let failed =
+        |why: &str| ConsoleError::ServiceUnavailable(format!("console socket {path}: {why}"));
+    tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(path))
+        .await
+        .map_err(|_| failed("timed out"))?
+        .map_err(|e| failed(&e.to_string()))
+}
+
+/// Opens the backend of `info`: its UNIX socket when it has one, else TCP
+/// to its host and port; then, when it has an internal access path, the
+/// `CONNECT` handshake.
+///
+/// # Errors
+/// [`ConsoleError::ServiceUnavailable`] when either step fails.
+pub async fn open_backend(info: &ConnectInfo) -> Result<BackendStream, ConsoleError> {
+    match &info.unix_socket {
+        Some(path) => {
+            let mut stream = open_unix(path).await?;
+            handshake_if_asked(&mut stream, info, path).await?;
+            Ok(Box::new(stream))
+        }
+        None => Ok(Box::new(open_tcp_backend(info).await?)),
+    }
+}
+
+/// Opens TCP to `info`'s host and port, then, when it has an internal
+/// access path, the `CONNECT` handshake. A UNIX socket in `info` is not
+/// looked at: [`open_backend`] is the one that honours it.
 ///
 /// # Errors
 /// [`ConsoleError::ServiceUnavailable`] when either step fails.
 pub async fn open_tcp_backend(info: &ConnectInfo) -> Result<TcpStream, ConsoleError> {
     let mut stream = open_tcp(&info.host, info.port).await?;
-    if let Some(path) = info
+    let place = format!("{}:{}", info.host, info.port);
+    handshake_if_asked(&mut stream, info, &place).await?;
+    Ok(stream)
+}
+
+async fn handshake_if_asked<S>(
+    stream: &mut S,
+    info: &ConnectInfo,
+    place: &str,
+) -> Result<(), ConsoleError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let Some(path) = info
         .internal_access_path
         .as_deref()
         .filter(|p| !p.is_empty())
-    {
-        tokio::time::timeout(CONNECT_TIMEOUT, connect_path_handshake(&mut stream, path))
-            .await
-            .map_err(|_| unavailable(&info.host, info.port, "CONNECT handshake timed out"))??;
-    }
-    Ok(stream)
+    else {
+        return Ok(());
+    };
+    tokio::time::timeout(CONNECT_TIMEOUT, connect_path_handshake(stream, path))
+        .await
+        .map_err(|_| {
+            ConsoleError::ServiceUnavailable(format!(
+                "console backend {place} unreachable: CONNECT handshake timed out"
+            ))
+        })?
 }
 
 /// Sends `CONNECT <path> HTTP/1.1` and requires the status code `200`,
@@ -141,6 +192,36 @@ mod tests {
                 .unwrap_err();
             assert_eq!(err.status(), 503, "{answer:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_unix_socket_is_opened_instead_of_tcp() {
+        let dir = std::env::temp_dir().join(format!("consoled-unix-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("console.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = tokio::net::UnixListener::bind(&path).unwrap();
+        let info = ConnectInfo {
+            host: "hv1".into(),
+            port: 0,
+            tls_port: None,
+            internal_access_path: None,
+            unix_socket: Some(path.display().to_string()),
+        };
+        let peer = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            s.write_all(b"RFB 003.008\n").await.unwrap();
+        });
+        let mut stream = open_backend(&info).await.unwrap();
+        let mut hello = [0u8; 12];
+        stream.read_exact(&mut hello).await.unwrap();
+        assert_eq!(&hello, b"RFB 003.008\n");
+        peer.await.unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let err = open_backend(&info).await.err().expect("nothing listens");
+        assert_eq!(err.status(), 503);
+        assert!(err.to_string().contains("console.sock"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]

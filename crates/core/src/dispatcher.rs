@@ -14,6 +14,7 @@ use crate::guard::{guarded, guarded_as};
 use crate::identity::Identity;
 use crate::record::{unix_seconds, MintedBy, TokenRecord};
 use crate::registry::Registry;
+use crate::revocation::Revoker;
 use crate::server::{Server, ServerBackend};
 use crate::settings::DispatchSettings;
 use crate::store::{StoreError, TokenStore};
@@ -72,6 +73,7 @@ struct Parts {
     tokens: Arc<dyn TokenSource>,
     clock: Arc<dyn Clock>,
     settings: Arc<DispatchSettings>,
+    revoker: Revoker,
 }
 
 impl Dispatcher {
@@ -86,6 +88,7 @@ impl Dispatcher {
             parts: Arc::new(Parts {
                 registry,
                 backend,
+                revoker: Revoker::new(Arc::clone(&store)),
                 store,
                 tokens: Arc::new(OsTokenSource),
                 clock: Arc::new(SystemClock),
@@ -97,6 +100,14 @@ impl Dispatcher {
     /// Replaces the token source (tests: deterministic tokens).
     pub fn with_token_source(mut self, tokens: Arc<dyn TokenSource>) -> Self {
         Arc::make_mut(&mut self.parts).tokens = tokens;
+        self
+    }
+
+    /// Shares `revoker` (made over the same store) with whatever else
+    /// revokes servers, such as a backend that watches VMs stop, so that
+    /// its revocations end this dispatcher's sessions too.
+    pub fn with_revoker(mut self, revoker: Revoker) -> Self {
+        Arc::make_mut(&mut self.parts).revoker = revoker;
         self
     }
 
@@ -119,6 +130,12 @@ impl Dispatcher {
     /// The token store.
     pub fn store(&self) -> &Arc<dyn TokenStore> {
         &self.parts.store
+    }
+
+    /// What revokes servers' consoles, and what a session watches to end
+    /// when its server is revoked.
+    pub fn revoker(&self) -> &Revoker {
+        &self.parts.revoker
     }
 
     /// The settings.

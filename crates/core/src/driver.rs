@@ -8,7 +8,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use url::Url;
 
 use crate::access_url::with_token_query;
-use crate::backend::open_tcp_backend;
+use crate::backend::open_backend;
 use crate::catalog;
 use crate::error::ConsoleError;
 use crate::microversion::Microversion;
@@ -189,9 +189,10 @@ pub trait ConsoleDriver: Send + Sync + 'static {
     /// Connecting: opens the backend stream a proxy relays to, for a record
     /// that the store has already validated. No client byte has flowed yet.
     ///
-    /// By default plain TCP to the record's host and port, with Nova's
-    /// `CONNECT <path>` handshake first when it has an internal access path
-    /// ([`open_tcp_backend`]); for a [`Front::External`] type, a 501.
+    /// By default the record's UNIX socket, or plain TCP to its host and
+    /// port, with Nova's `CONNECT <path>` handshake first when it has an
+    /// internal access path ([`open_backend`]); for a [`Front::External`]
+    /// type, a 501.
     ///
     /// # Errors
     /// [`ConsoleError::ServiceUnavailable`] when the backend cannot be
@@ -206,7 +207,7 @@ pub trait ConsoleDriver: Send + Sync + 'static {
                 descriptor.protocol, descriptor.console_type
             )));
         }
-        Ok(Box::new(open_tcp_backend(&record.connect).await?))
+        open_backend(&record.connect).await
     }
 }
 
@@ -295,6 +296,7 @@ mod tests {
             port: 23,
             tls_port: None,
             internal_access_path: Some("/t".into()),
+            unix_socket: None,
         };
         server.consoles.insert("telnet".into(), endpoint);
         let info = driver.connect_info(&server).await.unwrap();
@@ -319,6 +321,7 @@ mod tests {
                 port: 1,
                 tls_port: None,
                 internal_access_path: None,
+                unix_socket: None,
             },
             access_url_base: TELNET.default_base_url.into(),
             expires_at: u64::MAX,

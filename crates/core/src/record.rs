@@ -17,6 +17,11 @@ pub struct ConnectInfo {
     pub tls_port: Option<u16>,
     /// `CONNECT` path or driver-specific access data (webmks ticket).
     pub internal_access_path: Option<String>,
+    /// A UNIX socket on the proxy's host to connect to instead of
+    /// `host:port`; `host` then names the host it is on. Records written
+    /// before consoled knew sockets have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unix_socket: Option<String>,
 }
 
 /// The record a store keeps for a token: what Nova's console auth token
@@ -117,6 +122,7 @@ mod tests {
                 port: 1,
                 tls_port: None,
                 internal_access_path: None,
+                unix_socket: None,
             },
             access_url_base: "http://h/".into(),
             expires_at: 100,

@@ -8,13 +8,16 @@ use serde::{Deserialize, Serialize};
 use crate::error::ConsoleError;
 use crate::record::ConnectInfo;
 
-/// Where a server's console of one protocol listens.
+/// Where a server's console of one protocol listens: a TCP address, or a
+/// UNIX socket on the proxy's own host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Endpoint {
-    /// Host or address the proxy connects to.
+    /// Host or address the proxy connects to; with a
+    /// [`unix_socket`](Self::unix_socket), the host the socket is on.
     pub host: String,
-    /// Plain port.
+    /// Plain port (0 with a UNIX socket).
+    #[serde(default)]
     pub port: u16,
     /// TLS port (SPICE), when the hypervisor has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -23,6 +26,10 @@ pub struct Endpoint {
     /// access string (for webmks, a JSON object with the MKS ticket).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub internal_access_path: Option<String>,
+    /// The absolute path of a UNIX socket to connect to instead of
+    /// `host:port` (libvirt's VNC `socket=`, a `<serial type='unix'>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unix_socket: Option<String>,
 }
 
 /// A server as the backend knows it.
@@ -56,7 +63,7 @@ impl Server {
     ///
     /// # Errors
     /// 400 when the server has no such endpoint, or one without a host or
-    /// port.
+    /// port (or, for a UNIX socket, without an absolute path).
     pub fn connect_info(&self, protocol: &str, label: &str) -> Result<ConnectInfo, ConsoleError> {
         let endpoint = self.endpoint(protocol).ok_or_else(|| {
             ConsoleError::BadRequest(format!(
@@ -64,7 +71,11 @@ impl Server {
                 self.id
             ))
         })?;
-        if endpoint.host.trim().is_empty() || endpoint.port == 0 {
+        let usable = match &endpoint.unix_socket {
+            Some(path) => path.starts_with('/'),
+            None => !endpoint.host.trim().is_empty() && endpoint.port != 0,
+        };
+        if !usable {
             return Err(ConsoleError::BadRequest(format!(
                 "Instance {} has a {label} console without a host or port.",
                 self.id
@@ -75,6 +86,7 @@ impl Server {
             port: endpoint.port,
             tls_port: endpoint.tls_port,
             internal_access_path: endpoint.internal_access_path.clone(),
+            unix_socket: endpoint.unix_socket.clone(),
         })
     }
 }
@@ -121,6 +133,7 @@ mod tests {
                         port: *port,
                         tls_port: Some(5931),
                         internal_access_path: Some("/p".into()),
+                        unix_socket: None,
                     };
                     ((*protocol).to_owned(), endpoint)
                 })
@@ -150,5 +163,16 @@ mod tests {
         for bad in [server(&[("vnc", " ", 5901)]), server(&[("vnc", "h", 0)])] {
             assert_eq!(bad.connect_info("vnc", "VNC").unwrap_err().status(), 400);
         }
+    }
+
+    #[test]
+    fn a_unix_socket_needs_an_absolute_path_and_no_port() {
+        let mut s = server(&[("vnc", "hv1", 0)]);
+        let endpoint = s.consoles.get_mut("vnc").unwrap();
+        endpoint.unix_socket = Some("/run/vnc.sock".into());
+        let info = s.connect_info("vnc", "VNC").unwrap();
+        assert_eq!(info.unix_socket.as_deref(), Some("/run/vnc.sock"));
+        s.consoles.get_mut("vnc").unwrap().unix_socket = Some("vnc.sock".into());
+        assert_eq!(s.connect_info("vnc", "VNC").unwrap_err().status(), 400);
     }
 }

@@ -11,6 +11,7 @@ use std::fmt;
 use std::future::poll_fn;
 use std::task::Poll;
 
+use consoled_core::RevocationWatch;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::raw_pump::{PumpError, RawPump};
@@ -36,6 +37,8 @@ pub(crate) enum SessionEnd {
     Expired,
     /// The proxy shut down.
     Shutdown,
+    /// The server's consoles were revoked (its VM stopped or went away).
+    Revoked,
     /// The client stopped answering pings or reading frames.
     DeadPeer,
     /// The client sent a frame over the size limit.
@@ -56,6 +59,7 @@ impl fmt::Display for SessionEnd {
             SessionEnd::Idle => f.write_str("idle timeout"),
             SessionEnd::Expired => f.write_str("token expired"),
             SessionEnd::Shutdown => f.write_str("proxy shutting down"),
+            SessionEnd::Revoked => f.write_str("console revoked"),
             SessionEnd::DeadPeer => f.write_str("client stopped responding"),
             SessionEnd::FrameTooLarge => f.write_str("client frame too large"),
             SessionEnd::ProtocolError(e) => write!(f, "client broke the protocol: {e}"),
@@ -71,6 +75,7 @@ impl From<Stop> for SessionEnd {
             Stop::Idle => SessionEnd::Idle,
             Stop::Expired => SessionEnd::Expired,
             Stop::Shutdown => SessionEnd::Shutdown,
+            Stop::Revoked => SessionEnd::Revoked,
         }
     }
 }
@@ -87,6 +92,7 @@ impl SessionEnd {
             SessionEnd::Idle => (close_code::NORMAL, "idle timeout"),
             SessionEnd::Expired => (close_code::NORMAL, "session expired"),
             SessionEnd::Shutdown => (close_code::AWAY, "proxy shutting down"),
+            SessionEnd::Revoked => (close_code::AWAY, "console revoked"),
             SessionEnd::FrameTooLarge => (close_code::SIZE, "frame too large"),
             SessionEnd::ProtocolError(_) => (close_code::PROTOCOL, "protocol error"),
             SessionEnd::BackendError(_) => (close_code::ERROR, "console connection failed"),
@@ -106,21 +112,23 @@ pub(crate) struct RelayReport {
 }
 
 /// Relays between a WebSocket client (its stream right after the
-/// upgrade) and a backend until either side is done or the session's
-/// limits stop it. Client frames over `max_frame_size` close it with 1009.
+/// upgrade) and a backend until either side is done, the session's limits
+/// stop it, or its server is revoked. Client frames over `max_frame_size`
+/// close it with 1009.
 pub(crate) async fn relay_websocket<C, B>(
     client: C,
     backend: B,
     limits: &SessionLimits,
     max_frame_size: usize,
     shutdown: ShutdownSignal,
+    revocation: Option<RevocationWatch>,
 ) -> RelayReport
 where
     C: AsyncRead + AsyncWrite + Send + Unpin,
     B: AsyncRead + AsyncWrite + Send + Unpin,
 {
     let activity = Activity::new();
-    let mut watchdog = Watchdog::new(limits, &activity, shutdown);
+    let mut watchdog = Watchdog::new(limits, &activity, shutdown, revocation);
     let mut relay = WsRelay::new(client, backend, limits, max_frame_size, &activity);
     let end = tokio::select! {
         stop = watchdog.stopped(&activity) => SessionEnd::from(stop),
@@ -136,19 +144,20 @@ where
 
 /// Relays raw bytes between a TCP client (xvpvnc) and a backend, with
 /// half-close in each direction, until both directions are done, one
-/// fails, or the session's limits stop it.
+/// fails, the session's limits stop it, or its server is revoked.
 pub(crate) async fn relay_raw<C, B>(
     mut client: C,
     mut backend: B,
     limits: &SessionLimits,
     shutdown: ShutdownSignal,
+    revocation: Option<RevocationWatch>,
 ) -> RelayReport
 where
     C: AsyncRead + AsyncWrite + Send + Unpin,
     B: AsyncRead + AsyncWrite + Send + Unpin,
 {
     let activity = Activity::new();
-    let mut watchdog = Watchdog::new(limits, &activity, shutdown);
+    let mut watchdog = Watchdog::new(limits, &activity, shutdown, revocation);
     let (mut up, mut down) = (RawPump::default(), RawPump::default());
     let (mut to_backend, mut to_client) = (0u64, 0u64);
     let (mut up_done, mut down_done) = (false, false);

@@ -47,7 +47,15 @@ async fn session_with(
     let client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
     let signal = trigger.signal();
     let relay = tokio::spawn(async move {
-        relay_websocket(server_io, backend_ours, &limits, max_frame_size, signal).await
+        relay_websocket(
+            server_io,
+            backend_ours,
+            &limits,
+            max_frame_size,
+            signal,
+            None,
+        )
+        .await
     });
     Session {
         client,
@@ -246,7 +254,9 @@ async fn raw_relay_half_closes_each_direction() {
     let trigger = ShutdownTrigger::new();
     let signal = trigger.signal();
     let relay =
-        tokio::spawn(async move { relay_raw(client_ours, backend_ours, &limits(), signal).await });
+        tokio::spawn(
+            async move { relay_raw(client_ours, backend_ours, &limits(), signal, None).await },
+        );
     client.write_all(b"key").await.unwrap();
     client.shutdown().await.unwrap();
     let mut got = Vec::new();
@@ -276,7 +286,7 @@ async fn raw_relay_honours_the_idle_timeout() {
     let mut l = limits();
     l.idle_timeout = Some(Duration::from_secs(5));
     let trigger = ShutdownTrigger::new();
-    let report = relay_raw(client_ours, backend_ours, &l, trigger.signal()).await;
+    let report = relay_raw(client_ours, backend_ours, &l, trigger.signal(), None).await;
     assert_eq!(report.end, SessionEnd::Idle);
 }
 
@@ -290,7 +300,7 @@ async fn small_pipe_session() -> (WebSocketStream<DuplexStream>, DuplexStream, S
     let trigger = ShutdownTrigger::new();
     let signal = trigger.signal();
     tokio::spawn(async move {
-        relay_websocket(server_io, backend_ours, &limits(), MAX_FRAME, signal).await
+        relay_websocket(server_io, backend_ours, &limits(), MAX_FRAME, signal, None).await
     });
     (client, backend, trigger)
 }

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use consoled_core::{
-    guarded, BackendStream, ConsoleDriver, ConsoleError, Front, Token, TokenRecord,
+    guarded, BackendStream, ConsoleDriver, ConsoleError, Front, RevocationWatch, Token, TokenRecord,
 };
 use http::header::{RETRY_AFTER, SEC_WEBSOCKET_VERSION};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
@@ -125,6 +125,8 @@ impl Refusal {
 pub(crate) struct Authorized {
     pub(crate) record: TokenRecord,
     pub(crate) backend: BackendStream,
+    /// Ends the session when its server is revoked.
+    pub(crate) revocation: RevocationWatch,
     /// Held for the life of the session.
     pub(crate) _permit: OwnedSemaphorePermit,
 }
@@ -144,6 +146,8 @@ pub(crate) async fn authorize(
         .try_acquire_owned()
         .map_err(|_| Refusal::Busy)?;
     let token = token.ok_or(Refusal::NoToken)?;
+    // Before the check, so that a revocation right after it is heard.
+    let listening = ctx.dispatcher.revoker().listen();
     let record = ctx
         .dispatcher
         .validate_token(&Token::new(token))
@@ -172,6 +176,7 @@ pub(crate) async fn authorize(
         .await
         .map_err(Refusal::Unavailable)?;
     Ok(Authorized {
+        revocation: listening.watch(&record),
         record,
         backend,
         _permit: permit,
@@ -245,6 +250,7 @@ async fn relay_upgraded(
     let Authorized {
         record,
         backend,
+        revocation,
         _permit,
     } = authorized;
     let limits = ctx.limits_for(&record);
@@ -256,6 +262,7 @@ async fn relay_upgraded(
         &limits,
         ctx.settings.max_frame_size,
         ctx.closing.clone(),
+        Some(revocation),
     )
     .await;
     log_closed(&ctx, peer, &record, &report, started);

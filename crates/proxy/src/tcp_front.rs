@@ -124,7 +124,14 @@ async fn tcp_session<S>(
     let limits = ctx.limits_for(&session.record);
     log_open(&ctx, peer, &session.record, "tcp");
     let began = tokio::time::Instant::now();
-    let report = relay_raw(stream, session.backend, &limits, ctx.closing.clone()).await;
+    let report = relay_raw(
+        stream,
+        session.backend,
+        &limits,
+        ctx.closing.clone(),
+        Some(session.revocation),
+    )
+    .await;
     log_closed(&ctx, peer, &session.record, &report, began);
 }
 

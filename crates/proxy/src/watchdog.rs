@@ -1,9 +1,11 @@
-//! The clocks of a session: idle timeout, token expiry, shutdown.
+//! What ends a session from outside its streams: idle timeout, token
+//! expiry, shutdown, its server's revocation.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use consoled_core::RevocationWatch;
 use tokio::time::{sleep_until, Instant, Sleep};
 
 use crate::shutdown::ShutdownSignal;
@@ -67,6 +69,8 @@ pub(crate) enum Stop {
     Expired,
     /// The proxy is shutting down and the grace period is over.
     Shutdown,
+    /// The session's server was revoked.
+    Revoked,
 }
 
 /// Watches one session's clocks. Its state lives in the struct, so that
@@ -78,6 +82,7 @@ pub(crate) struct Watchdog {
     expiry: Pin<Box<Sleep>>,
     expires: bool,
     shutdown: ShutdownSignal,
+    revocation: Option<RevocationWatch>,
 }
 
 impl Watchdog {
@@ -85,6 +90,7 @@ impl Watchdog {
         limits: &SessionLimits,
         activity: &Activity,
         shutdown: ShutdownSignal,
+        revocation: Option<RevocationWatch>,
     ) -> Self {
         let idle_due = limits
             .idle_timeout
@@ -96,14 +102,23 @@ impl Watchdog {
             expiry: Box::pin(sleep_until(limits.expires.unwrap_or(idle_due))),
             expires: limits.expires.is_some(),
             shutdown,
+            revocation,
         }
     }
 
     /// Resolves when the session must stop, and says why. Cancel safe.
     pub(crate) async fn stopped(&mut self, activity: &Activity) -> Stop {
+        let revoked = async {
+            match self.revocation.as_mut() {
+                Some(watch) => watch.revoked().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(revoked);
         loop {
             tokio::select! {
                 () = self.shutdown.wait() => return Stop::Shutdown,
+                () = &mut revoked => return Stop::Revoked,
                 () = self.expiry.as_mut(), if self.expires => return Stop::Expired,
                 () = self.idle_timer.as_mut(), if self.idle.is_some() => {
                     let Some(idle) = self.idle else { continue };
@@ -137,7 +152,7 @@ mod tests {
     async fn idle_counts_from_the_last_data() {
         let trigger = ShutdownTrigger::new();
         let activity = Activity::new();
-        let mut dog = Watchdog::new(&limits(Some(10), None), &activity, trigger.signal());
+        let mut dog = Watchdog::new(&limits(Some(10), None), &activity, trigger.signal(), None);
         let begun = Instant::now();
         tokio::time::sleep(Duration::from_secs(6)).await;
         activity.touch();
@@ -149,7 +164,12 @@ mod tests {
     async fn expiry_wins_over_a_busy_session() {
         let trigger = ShutdownTrigger::new();
         let activity = Activity::new();
-        let mut dog = Watchdog::new(&limits(Some(10), Some(5)), &activity, trigger.signal());
+        let mut dog = Watchdog::new(
+            &limits(Some(10), Some(5)),
+            &activity,
+            trigger.signal(),
+            None,
+        );
         assert_eq!(dog.stopped(&activity).await, Stop::Expired);
     }
 
@@ -157,7 +177,7 @@ mod tests {
     async fn shutdown_stops_a_session_without_limits() {
         let trigger = ShutdownTrigger::new();
         let activity = Activity::new();
-        let mut dog = Watchdog::new(&limits(None, None), &activity, trigger.signal());
+        let mut dog = Watchdog::new(&limits(None, None), &activity, trigger.signal(), None);
         let fire = async {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             trigger.fire();

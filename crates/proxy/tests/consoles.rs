@@ -91,6 +91,7 @@ async fn novnc_through_a_connect_path() {
             port: rfb.addr().port(),
             tls_port: None,
             internal_access_path: Some("/vm/42".into()),
+            unix_socket: None,
         },
     );
     novnc_session(&rfb, server).await;
@@ -188,6 +189,7 @@ async fn webmks_runs_the_authd_exchange_then_relays() {
             port: authd.addr().port(),
             tls_port: None,
             internal_access_path: Some(authd.internal_access_path()),
+            unix_socket: None,
         },
     );
     let url = proxy.mint(server, "mks", "webmks").await;

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use consoled_testkit::{FixedClock, SerialEcho};
+use consoled_testkit::{FixedClock, SerialEcho, ServerBuilder};
 use futures_util::{SinkExt, StreamExt};
 use support::*;
 use tokio::net::TcpStream;
@@ -75,6 +75,34 @@ async fn sessions_beyond_the_cap_get_503() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     echo_once(&mut next.expect("a session after the first ended"), b"2").await;
+}
+
+#[tokio::test]
+async fn revoking_a_server_closes_its_sessions_and_refuses_its_token() {
+    let (proxy, echo, target) = serial_proxy(ProxyBuilder::new()).await;
+    let other_echo = SerialEcho::start().await.unwrap();
+    let other =
+        ServerBuilder::new(server_id(2), "other").serial("127.0.0.1", other_echo.addr().port());
+    let other_target = console_target(&proxy.mint(other, "serial", "serial").await);
+    let (mut ws, _) = ws_connect(proxy.addr(0), &target, &[]).await.unwrap();
+    let (mut kept, _) = ws_connect(proxy.addr(0), &other_target, &[]).await.unwrap();
+    echo_once(&mut ws, b"before").await;
+    let voided = proxy
+        .dispatcher
+        .revoker()
+        .revoke_server(&server_id(1))
+        .await
+        .unwrap();
+    assert_eq!(voided, 1);
+    let (code, reason) = close_frame(&mut ws).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (CloseCode::Away, "console revoked")
+    );
+    let response = exchange(proxy.addr(0), &upgrade_request(proxy.addr(0), &target, "")).await;
+    assert_empty_refusal(&response, 403);
+    assert_eq!(echo.connections(), 1);
+    echo_once(&mut kept, b"another server's session goes on").await;
 }
 
 #[tokio::test]

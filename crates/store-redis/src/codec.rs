@@ -65,6 +65,7 @@ mod tests {
                 port: 5900,
                 tls_port: None,
                 internal_access_path: None,
+                unix_socket: None,
             },
             access_url_base: "http://127.0.0.1:6080/vnc_auto.html".into(),
             expires_at: 1_900_000_000,
@@ -78,6 +79,23 @@ mod tests {
         let json = encode(&r).unwrap();
         assert!(!json.contains("the-secret-token"));
         assert!(json.contains(&r.token_hash.to_hex()));
+        assert_eq!(decode(&r.token_hash, json.as_bytes()).unwrap(), r);
+    }
+
+    #[test]
+    fn a_unix_socket_round_trips_and_older_records_have_none() {
+        let mut r = record("socket-token");
+        let json = encode(&r).unwrap();
+        assert!(!json.contains("unix_socket"), "{json}");
+        assert_eq!(
+            decode(&r.token_hash, json.as_bytes())
+                .unwrap()
+                .connect
+                .unix_socket,
+            None
+        );
+        r.connect.unix_socket = Some("/run/libvirt/qemu/vnc-7.sock".into());
+        let json = encode(&r).unwrap();
         assert_eq!(decode(&r.token_hash, json.as_bytes()).unwrap(), r);
     }
 

@@ -145,6 +145,7 @@ impl ServerBuilder {
                 port,
                 tls_port: None,
                 internal_access_path: None,
+                unix_socket: None,
             },
         )
     }

@@ -79,6 +79,7 @@ fn record(clock: &FixedClock, server: &str, n: usize, ttl: i64) -> TokenRecord {
             port: 5900 + (n % 100) as u16,
             tls_port: Some(5901),
             internal_access_path: Some(format!("/console/{n}")),
+            unix_socket: None,
         },
         access_url_base: "http://127.0.0.1:6080/vnc_auto.html".into(),
         expires_at: now.saturating_add_signed(ttl),

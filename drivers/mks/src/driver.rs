@@ -73,6 +73,7 @@ mod tests {
                     port: 902,
                     tls_port: None,
                     internal_access_path: access.map(str::to_owned),
+                    unix_socket: None,
                 },
             )
             .build()
@@ -145,6 +146,7 @@ mod tests {
                     r#"{"ticket": "secret-ticket", "cfgFile": "vm.vmx", "thumbprint": "00112233445566778899aabbccddeeff00112233"}"#
                         .into(),
                 ),
+                unix_socket: None,
             },
             access_url_base: DESCRIPTOR.default_base_url.into(),
             expires_at: u64::MAX,

@@ -32,6 +32,7 @@ async fn record_for(authd: &AuthdEndpoint, access: String) -> TokenRecord {
                 port: authd.addr().port(),
                 tls_port: None,
                 internal_access_path: Some(access),
+                unix_socket: None,
             },
         )
         .build();

@@ -65,6 +65,7 @@ mod tests {
                 port: 5900,
                 tls_port: Some(5901),
                 internal_access_path: None,
+                unix_socket: None,
             },
             access_url_base: d_base(),
             expires_at: u64::MAX,

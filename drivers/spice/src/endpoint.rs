@@ -46,6 +46,7 @@ mod tests {
                     port: 5900,
                     tls_port,
                     internal_access_path: None,
+                    unix_socket: None,
                 },
             )
             .build()

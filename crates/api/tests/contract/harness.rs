@@ -41,6 +41,7 @@ pub fn backend() -> FakeBackend {
         port,
         tls_port,
         internal_access_path: path.map(str::to_owned),
+        unix_socket: None,
     };
     FakeBackend::new()
         .with(

@@ -269,6 +269,7 @@ mod tests {
                 port: 10000,
                 tls_port: None,
                 internal_access_path: None,
+                unix_socket: None,
             },
             access_url_base: "ws://127.0.0.1:6083/".into(),
             expires_at,

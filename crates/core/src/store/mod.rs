@@ -128,6 +128,7 @@ mod tests {
                 port: 5900,
                 tls_port: None,
                 internal_access_path: None,
+                unix_socket: None,
             },
             access_url_base: "http://h/".into(),
             expires_at,

@@ -36,6 +36,7 @@ pub(crate) fn record(token: &Token, server: &str, ttl: u64) -> TokenRecord {
             port: 5900,
             tls_port: None,
             internal_access_path: Some("/console".into()),
+            unix_socket: None,
         },
         access_url_base: "http://127.0.0.1:6080/vnc_auto.html".into(),
         expires_at: now() + ttl,

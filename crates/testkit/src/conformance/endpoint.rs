@@ -115,6 +115,7 @@ pub fn local_endpoint(port: u16, internal_access_path: Option<&str>) -> Endpoint
         port,
         tls_port: None,
         internal_access_path: internal_access_path.map(str::to_owned),
+        unix_socket: None,
     }
 }
 
