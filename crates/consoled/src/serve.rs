@@ -11,12 +11,13 @@ use consoled_api::{router, ApiState, IdentityProvider, NoAuth};
 use consoled_identity_keystone::KeystoneIdentity;
 use std::net::SocketAddr;
 
-use consoled_core::{Dispatcher, MemoryTokenStore, TokenStore};
+use consoled_backend_libvirt::LibvirtBackend;
+use consoled_core::{Dispatcher, MemoryTokenStore, Revoker, ServerBackend, TokenStore};
 use consoled_proxy::{ListenerConfig, ProxyServer, ProxySettings};
 use consoled_store_redis::RedisTokenStore;
 use tokio::task::JoinSet;
 
-use crate::config::{self, AuthMode, StoreKind, TokensSection};
+use crate::config::{self, AuthMode, BackendKind, Loaded, StoreKind, TokensSection};
 use crate::http_listener;
 use crate::inventory::FileInventory;
 use crate::shutdown::{self, Shutdown, Trigger};
@@ -50,7 +51,10 @@ pub struct Roles {
 pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
     let registry = crate::linked::registry().map_err(|e| e.to_string())?;
     let loaded = config::load(config_path, &registry)?;
-    let inventory = FileInventory::load(&loaded.inventory, &registry)?;
+    let inventory = match &loaded.inventory {
+        Some(path) => Some(FileInventory::load(path, &registry)?),
+        None => None,
+    };
     let store_kind = loaded.config.tokens.store.store;
     if roles.proxy && !roles.api && store_kind == StoreKind::Memory {
         return Err(format!(
@@ -61,17 +65,16 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
     }
     tracing::info!(
         config = %config_path.display(),
-        servers = inventory.count(),
+        backend = ?loaded.config.backend.choice.kind,
+        inventory_servers = inventory.as_ref().map(FileInventory::count),
         drivers = registry.len(),
         "configuration loaded"
     );
     let store = token_store(config_path, &loaded.config.tokens).await?;
-    let dispatcher = Dispatcher::new(
-        Arc::new(registry),
-        Arc::new(inventory),
-        store,
-        loaded.settings.clone(),
-    );
+    let revoker = Revoker::new(Arc::clone(&store));
+    let backend = server_backend(config_path, &loaded, inventory, &revoker).await?;
+    let dispatcher = Dispatcher::new(Arc::new(registry), backend, store, loaded.settings.clone())
+        .with_revoker(revoker);
     let (trigger, shutdown) = Shutdown::new();
     shutdown::on_signals(trigger.clone())
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
@@ -119,6 +122,34 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
     }
     let drain_limit = DRAIN_LIMIT.max(loaded.config.proxy.settings.shutdown_grace + DRAIN_MARGIN);
     run_services(services, trigger, shutdown, drain_limit).await
+}
+
+/// Where servers come from, as `[backend] kind` says. The libvirt backend
+/// revokes through `revoker` when a domain stops; in a proxy process that
+/// ends the sessions it relays to that domain.
+///
+/// # Errors
+/// A libvirt event loop that cannot start. A libvirtd that is down is only
+/// logged: its servers get 503 until it answers.
+async fn server_backend(
+    config_path: &Path,
+    loaded: &Loaded,
+    inventory: Option<FileInventory>,
+    revoker: &Revoker,
+) -> Result<Arc<dyn ServerBackend>, String> {
+    match (loaded.config.backend.choice.kind, inventory) {
+        (BackendKind::Inventory, Some(inventory)) => Ok(Arc::new(inventory)),
+        (BackendKind::Inventory, None) => Err(format!(
+            "{}: backend.inventory: missing: name the server inventory file",
+            config_path.display()
+        )),
+        (BackendKind::Libvirt, _) => {
+            let backend = LibvirtBackend::start(&loaded.config.backend.libvirt, revoker.clone())
+                .await
+                .map_err(|e| format!("{}: backend: {e}", config_path.display()))?;
+            Ok(Arc::new(backend))
+        }
+    }
 }
 
 /// The token store `[tokens]` names, with its background purge running.

@@ -60,6 +60,9 @@ fn serve_help_documents_every_key() {
         "base_url",
         "[backend]",
         "inventory",
+        "kind",
+        "libvirt_uris",
+        "default_project_id",
         "redis_url",
         "redis_key_prefix",
         "[proxy]",
@@ -246,6 +249,38 @@ fn every_refusable_key_is_named_as_written() {
         (
             "[backend]\ninventory = 5\n".into(),
             parse(2, "[backend]", "backend.inventory"),
+        ),
+        (
+            "[backend]\nkind = \"xen\"\n".into(),
+            parse(2, "[backend]", "backend.kind"),
+        ),
+        (
+            "[backend]\nkind = \"libvirt\"\ninventory = \"servers.toml\"\n\
+             default_project_id = \"demo\"\n"
+                .into(),
+            check("backend.inventory") + "kind = \"libvirt\" reads servers from libvirt",
+        ),
+        (
+            "[backend]\nkind = \"libvirt\"\nlibvirt_uris = \"qemu:///system\"\n".into(),
+            parse(3, "[backend]", "backend.libvirt_uris"),
+        ),
+        (
+            "[backend]\nkind = \"libvirt\"\nlibvirt_uris = []\ndefault_project_id = \"p\"\n".into(),
+            check("backend.libvirt_uris") + "empty",
+        ),
+        (
+            "[backend]\nkind = \"libvirt\"\nlibvirt_uris = [\"qemu:///system\", \"xen:///\"]\n\
+             default_project_id = \"p\"\n"
+                .into(),
+            check("backend.libvirt_uris[1]"),
+        ),
+        (
+            "[backend]\nkind = \"libvirt\"\ndefault_project_id = 7\n".into(),
+            parse(3, "[backend]", "backend.default_project_id"),
+        ),
+        (
+            "[backend]\nkind = \"libvirt\"\n".into(),
+            check("backend.default_project_id") + "missing",
         ),
         // [proxy]
         (

@@ -28,6 +28,19 @@ const BUSY_TASK_STATES: &[&str] = &[
     "resize_migrated",
 ];
 
+/// Server statuses with no running guest, hence no console (Nova checks
+/// the instance's state before asking the hypervisor).
+const STATUSES_WITHOUT_CONSOLE: &[&str] = &[
+    "BUILD",
+    "SHUTOFF",
+    "SUSPENDED",
+    "SHELVED",
+    "SHELVED_OFFLOADED",
+    "SOFT_DELETED",
+    "DELETED",
+    "ERROR",
+];
+
 /// A console that was just created.
 ///
 /// Its `Debug` leaves the URL's query out: that is where the token is.
@@ -333,6 +346,15 @@ fn check_state(server: &Server) -> Result<(), ConsoleError> {
         return Err(ConsoleError::Conflict(format!(
             "Instance {} is not ready.",
             server.id
+        )));
+    }
+    if STATUSES_WITHOUT_CONSOLE
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(&server.status))
+    {
+        return Err(ConsoleError::Conflict(format!(
+            "Cannot 'get_console' instance {} while it is in status {}",
+            server.id, server.status
         )));
     }
     if let Some(task) = server.task_state.as_deref().filter(|t| {

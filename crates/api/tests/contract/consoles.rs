@@ -4,7 +4,7 @@
 use consoled_core::Registry;
 use serde_json::json;
 
-use crate::harness::{settings_with, Api, BARE, BUILDING, DELETING, OTHER, WEB};
+use crate::harness::{settings_with, Api, BARE, BUILDING, DELETING, OTHER, STOPPED, WEB};
 
 #[tokio::test]
 async fn novnc_console_at_2_6() {
@@ -162,6 +162,8 @@ async fn not_ready_or_busy_server_is_409() {
     assert!(r.fault(409, "conflictingRequest").contains("is not ready"));
     let r = api.console("2.6", DELETING, "vnc", "novnc").await;
     assert!(r.fault(409, "conflictingRequest").contains("deleting"));
+    let r = api.console("2.6", STOPPED, "vnc", "novnc").await;
+    assert!(r.fault(409, "conflictingRequest").contains("SHUTOFF"));
 }
 
 #[tokio::test]

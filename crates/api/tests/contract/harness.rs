@@ -29,6 +29,7 @@ pub const OTHER: &str = "0b8a3f1e-1111-4c4c-8888-000000000002";
 pub const BUILDING: &str = "0b8a3f1e-1111-4c4c-8888-000000000003";
 /// A server being deleted.
 pub const DELETING: &str = "0b8a3f1e-1111-4c4c-8888-000000000004";
+pub const STOPPED: &str = "0b8a3f1e-1111-4c4c-8888-000000000005";
 /// A server with no console at all.
 pub const BARE: &str = "0b8a3f1e-1111-4c4c-8888-000000000005";
 
@@ -67,6 +68,11 @@ pub fn backend() -> FakeBackend {
             ServerBuilder::new(DELETING, "web-3")
                 .task_state("deleting")
                 .vnc("127.0.0.1", 5904),
+        )
+        .with(
+            ServerBuilder::new(STOPPED, "web-4")
+                .status("SHUTOFF")
+                .vnc("127.0.0.1", 5905),
         )
         .with(ServerBuilder::new(BARE, "bare-1"))
 }

@@ -5,7 +5,7 @@
 //! unknown keys, and it buffers values, which loses their place in the
 //! file. So the file is parsed once into toml's spanned tree; a section
 //! owned by one struct is handed to it whole, and a section with several
-//! owners (`[tokens]`, `[proxy]`) is split by the keys each owner
+//! owners (`[tokens]`, `[backend]`, `[proxy]`) is split by the keys each owner
 //! declares, each part deserialized from its own spanned values. A key no
 //! owner declares is refused here, with its line and every key the table
 //! accepts.
@@ -18,7 +18,9 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
 use super::fields::keys_of;
-use super::{ApiSettings, BackendSettings, Config, ProxySection, StoreChoice, TokensSection};
+use super::{
+    ApiSettings, BackendSection, BackendSettings, Config, ProxySection, StoreChoice, TokensSection,
+};
 use crate::toml_error;
 
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -52,7 +54,11 @@ pub fn parse(path: &Path, source: &str) -> Result<Config, String> {
                     whole(value).map_err(|e| fail(e, "keystone_authtoken"))?;
             }
             "backend" => {
-                config.backend = whole::<BackendSettings>(value).map_err(|e| fail(e, "backend"))?;
+                let mut parts = Parts::new(value, "backend", path, source)?;
+                let choice = parts.take::<BackendSettings>()?;
+                let libvirt = parts.take()?;
+                parts.finish()?;
+                config.backend = BackendSection { choice, libvirt };
             }
             "tokens" => {
                 let mut parts = Parts::new(value, "tokens", path, source)?;

@@ -2,6 +2,7 @@
 //! structs themselves: their serde names, their `Default`s and their doc
 //! comments (through `schemars`), so that a new key cannot be left out.
 
+use consoled_backend_libvirt::LibvirtSettings;
 use consoled_core::{Registry, StoreLimits, TokenSettings, TypeSettings};
 use consoled_identity_keystone::KeystoneSettings;
 use consoled_proxy::{ListenerConfig, ProxySettings};
@@ -59,7 +60,7 @@ fn sections() -> Vec<Section> {
         Section {
             header: "[backend]",
             note: "",
-            parts: vec![part::<BackendSettings>()],
+            parts: vec![part::<BackendSettings>(), part::<LibvirtSettings>()],
         },
         Section {
             header: "[proxy]",

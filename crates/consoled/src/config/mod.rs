@@ -6,7 +6,7 @@
 //! | `[api]` | this binary ([`ApiSettings`]) |
 //! | `[tokens]` | consoled-core (`ttl_seconds`; `max_live_records`, `max_live_records_per_project`), this binary (`store`), consoled-store-redis (`redis_url`, `redis_key_prefix`) |
 //! | `[consoles.<type>]` | consoled-core ([`TypeSettings`]) |
-//! | `[backend]` | this binary ([`BackendSettings`]) |
+//! | `[backend]` | this binary ([`BackendSettings`]: `kind`, `inventory`), consoled-backend-libvirt (`libvirt_uris`, `default_project_id`) |
 //! | `[proxy]`, `[[proxy.listeners]]` | consoled-proxy ([`ProxySettings`], [`ListenerConfig`]) |
 //!
 //! Every key is defined once, in its struct; [`compose`] reads the file
@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use consoled_backend_libvirt::LibvirtSettings;
 use consoled_core::{
     DispatchSettings, Registry, SettingError, StoreLimits, TokenSettings, TypeSettings,
 };
@@ -39,7 +40,7 @@ pub struct Config {
     /// `[consoles.<type>]`, keyed by console type.
     pub consoles: BTreeMap<String, TypeSettings>,
     /// `[backend]`.
-    pub backend: BackendSettings,
+    pub backend: BackendSection,
     /// `[proxy]` and `[[proxy.listeners]]`.
     pub proxy: ProxySection,
     /// `[keystone_authtoken]`, with `[api] auth = "keystone"`.
@@ -119,14 +120,43 @@ pub enum StoreKind {
     Redis,
 }
 
+/// `[backend]`: two owners, one table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackendSection {
+    /// `kind`, `inventory`.
+    pub choice: BackendSettings,
+    /// `libvirt_uris`, `default_project_id`, which the libvirt backend
+    /// reads.
+    pub libvirt: LibvirtSettings,
+}
+
 /// `[backend]`: where servers come from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct BackendSettings {
-    /// (required) The server inventory file, relative to this file.
+    /// Where servers come from: inventory (a file of servers and their
+    /// console endpoints) or libvirt (every domain of libvirt_uris, its
+    /// consoles read live).
+    pub kind: BackendKind,
+    /// (required with kind = "inventory") The server inventory file,
+    /// relative to this file.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"servers.toml")]
     pub inventory: Option<PathBuf>,
+}
+
+/// `[backend] kind`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
+)]
+pub enum BackendKind {
+    /// The file `inventory` names.
+    #[default]
+    #[serde(rename = "inventory")]
+    Inventory,
+    /// libvirt's domains.
+    #[serde(rename = "libvirt")]
+    Libvirt,
 }
 
 /// `[proxy]`: the proxies' shared settings and their listeners.
@@ -169,11 +199,26 @@ impl Config {
                 .validate()
                 .map_err(|e| e.under(&format!("consoles.{console_type}")))?;
         }
-        if self.backend.inventory.is_none() {
-            return Err(SettingError::new(
-                "backend.inventory",
-                "missing: name the server inventory file",
-            ));
+        match self.backend.choice.kind {
+            BackendKind::Inventory if self.backend.choice.inventory.is_none() => {
+                return Err(SettingError::new(
+                    "backend.inventory",
+                    "missing: name the server inventory file",
+                ));
+            }
+            BackendKind::Inventory => {}
+            BackendKind::Libvirt => {
+                if self.backend.choice.inventory.is_some() {
+                    return Err(SettingError::new(
+                        "backend.inventory",
+                        "kind = \"libvirt\" reads servers from libvirt; remove the inventory",
+                    ));
+                }
+                self.backend
+                    .libvirt
+                    .validate()
+                    .map_err(|e| e.under("backend"))?;
+            }
         }
         self.proxy
             .settings
@@ -195,8 +240,9 @@ pub struct Loaded {
     pub config: Config,
     /// The dispatcher settings it yields.
     pub settings: DispatchSettings,
-    /// The inventory file, resolved against the config file's folder.
-    pub inventory: PathBuf,
+    /// The inventory file, resolved against the config file's folder
+    /// (with `kind = "inventory"`).
+    pub inventory: Option<PathBuf>,
     /// The proxies' listeners, paths resolved against the config file's
     /// folder.
     pub proxy_listeners: Vec<ListenerConfig>,
@@ -238,7 +284,12 @@ pub fn load(path: &Path, registry: &Registry) -> Result<Loaded, String> {
         .cafile
         .take()
         .map(|p| folder.join(p));
-    let inventory = folder.join(config.backend.inventory.as_deref().unwrap_or(Path::new("")));
+    let inventory = config
+        .backend
+        .choice
+        .inventory
+        .as_deref()
+        .map(|p| folder.join(p));
     let proxy_listeners = config
         .proxy
         .listeners
@@ -323,7 +374,7 @@ mod tests {
         let l = &loaded.proxy_listeners[0];
         assert_eq!(l.web_root.as_deref(), Some(dir.join("web").as_path()));
         assert_eq!(l.tls_key.as_deref(), Some(dir.join("k.pem").as_path()));
-        assert_eq!(loaded.inventory, dir.join("servers.toml"));
+        assert_eq!(loaded.inventory, Some(dir.join("servers.toml")));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
