@@ -4,6 +4,7 @@ pub mod chromium;
 pub mod console_urls;
 pub mod consoled;
 pub mod demo;
+pub mod libvirt;
 pub mod net;
 pub mod novnc_page;
 pub mod qemu;
