@@ -366,10 +366,24 @@ async fn libvirtd_away_is_503_in_bounded_time_and_its_return_needs_no_restart() 
         serial: Serial::Tcp(free_port()),
     });
     domain.start();
+    let lost = TestDomain::define(&DomainSpec {
+        label: "lost".into(),
+        nova: None,
+        vnc: Vnc::Autoport,
+        serial: Serial::Tcp(free_port()),
+    });
+    lost.start();
     let served = Served::start().await;
     served.mint(&domain.uuid, "demo:demo", "vnc", "novnc").await;
+    let lost_url = served.mint(&lost.uuid, "demo:demo", "vnc", "novnc").await;
 
     stop_libvirtd();
+    // A guest that dies while libvirtd is away sends no event to anyone.
+    let killed = Command::new("pkill")
+        .args(["-f", &format!("guest={},", lost.name)])
+        .status()
+        .expect("pkill runs");
+    assert!(killed.success(), "the lost guest's QEMU was found");
     let asked = Instant::now();
     let (status, body) = served
         .create(&domain.uuid, "demo:demo", "vnc", "novnc")
@@ -400,5 +414,19 @@ async fn libvirtd_away_is_503_in_bounded_time_and_its_return_needs_no_restart() 
             served.consoled.log()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The reconnection caught up with the stop it missed.
+    served
+        .consoled
+        .wait_for_log_line(&["console tokens revoked", &lost.uuid], LIMIT)
+        .await;
+    match timeout(LIMIT, ws::open(&novnc_websocket_url(&lost_url), &[]))
+        .await
+        .expect("answered in time")
+    {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403, "the lost guest's token is void");
+        }
+        other => panic!("the lost guest's token was let in: {other:?}"),
     }
 }

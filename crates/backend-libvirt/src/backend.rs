@@ -9,13 +9,13 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::events::{self, Lifecycle};
-use crate::hypervisor::{Hypervisor, Runs};
+use crate::hypervisor::Hypervisor;
 use crate::settings::LibvirtSettings;
 
-/// How often each connection is checked (and re-opened when libvirtd came
-/// back), and the running domains compared with the last look, so that a
-/// stop whose event was lost (libvirtd down meanwhile) still revokes.
-const RECONCILE_EVERY: Duration = Duration::from_secs(2);
+/// How often each connection is checked and re-opened when libvirtd came
+/// back (a new connection catches up on the stops it missed), and the
+/// running domains looked at for the next one to compare with.
+const CHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// How long a revocation that the store refuses is retried.
 const REVOKE_RETRIES: u32 = 10;
@@ -54,17 +54,12 @@ impl LibvirtBackend {
             .iter()
             .map(|uri| Arc::new(Hypervisor::new(uri, &project, sink.clone())))
             .collect();
-        tokio::spawn(revoke_on_events(lifecycle, revoker.clone()));
+        tokio::spawn(revoke_on_events(lifecycle, revoker));
         for hypervisor in &hypervisors {
-            let first = blocking(hypervisor, |h| h.runs()).await;
-            if let Err(e) = &first {
+            if let Err(e) = blocking(hypervisor, |h| h.look()).await {
                 tracing::warn!(error = %e, "libvirt does not answer yet; its servers get 503 until it does");
             }
-            tokio::spawn(reconcile(
-                Arc::downgrade(hypervisor),
-                first.ok(),
-                revoker.clone(),
-            ));
+            tokio::spawn(keep_connected(Arc::downgrade(hypervisor)));
         }
         Ok(LibvirtBackend { hypervisors })
     }
@@ -132,39 +127,22 @@ async fn revoke_on_events(mut lifecycle: mpsc::UnboundedReceiver<Lifecycle>, rev
     }
 }
 
-/// Every [`RECONCILE_EVERY`]: checks the connection (re-opening a lost
-/// one), and revokes the consoles of domains that stopped, or started
-/// again, since the last look. Ends with its hypervisor.
-async fn reconcile(
-    hypervisor: std::sync::Weak<Hypervisor>,
-    mut last: Option<Runs>,
-    revoker: Revoker,
-) {
-    let mut tick = tokio::time::interval(RECONCILE_EVERY);
+/// Every [`CHECK_EVERY`]: checks the connection (re-opening a lost one)
+/// and looks at the running domains. Ends with its hypervisor.
+async fn keep_connected(hypervisor: std::sync::Weak<Hypervisor>) {
+    let mut tick = tokio::time::interval(CHECK_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let Some(hypervisor) = hypervisor.upgrade() else {
             return;
         };
-        let now = blocking(&hypervisor, |h| {
+        // Down: tried again at the next tick, and by every request.
+        let _ = blocking(&hypervisor, |h| {
             h.check();
-            h.runs()
+            h.look()
         })
         .await;
-        let Ok(now) = now else {
-            // Down: keep the last look, to compare when it is back.
-            continue;
-        };
-        if let Some(before) = &last {
-            for (uuid, id) in before {
-                if now.get(uuid) != Some(id) {
-                    tracing::info!(instance = %uuid, "domain no longer runs as it did; revoking its consoles");
-                    tokio::spawn(revoke(revoker.clone(), uuid.clone()));
-                }
-            }
-        }
-        last = Some(now);
     }
 }
 

@@ -11,7 +11,7 @@ use virt::error::ErrorNumber;
 use virt::sys;
 
 use crate::domain_xml::{self, Reach};
-use crate::events::{self, Registration, Sink};
+use crate::events::{self, Lifecycle, Registration, Sink};
 
 /// Seconds between keepalive probes, and how many may go unanswered
 /// before libvirt closes a connection to a libvirtd that stopped answering.
@@ -48,11 +48,13 @@ pub(crate) struct Hypervisor {
     default_project: String,
     events: Sink,
     live: Mutex<Option<Arc<Live>>>,
+    /// The running domains at the last look while connected: what a new
+    /// connection compares with, since events are lost while there is none.
+    seen: Mutex<Option<Runs>>,
 }
 
-/// A running domain's identity for one run: its UUID and the id libvirt
-/// gives it at each start.
-pub(crate) type Runs = HashMap<String, u32>;
+/// Running domains: each UUID with the id libvirt gives it at each start.
+type Runs = HashMap<String, u32>;
 
 impl Hypervisor {
     /// A hypervisor at `uri`, not connected yet; its domains' lifecycle
@@ -64,6 +66,7 @@ impl Hypervisor {
             default_project: default_project.to_owned(),
             events,
             live: Mutex::new(None),
+            seen: Mutex::new(None),
         }
     }
 
@@ -98,21 +101,12 @@ impl Hypervisor {
         })
     }
 
-    /// The domains running now, each with the id of its current run.
-    /// Blocking.
-    pub(crate) fn runs(&self) -> Result<Runs, BackendError> {
-        self.with_live(|live| {
-            let mut runs = Runs::new();
-            for domain in live
-                .conn
-                .list_all_domains(sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE)?
-            {
-                if let (Ok(uuid), Some(id)) = (domain.get_uuid_string(), domain.get_id()) {
-                    runs.insert(uuid, id);
-                }
-            }
-            Ok(runs)
-        })
+    /// Looks at the running domains (connecting first if need be), for
+    /// the next connection to compare with. Blocking.
+    pub(crate) fn look(&self) -> Result<(), BackendError> {
+        let runs = self.with_live(|live| runs_of(&live.conn))?;
+        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = Some(runs);
+        Ok(())
     }
 
     /// Whether the connection is open and libvirtd answers; a dead one is
@@ -208,6 +202,7 @@ impl Hypervisor {
         let _ = conn.set_keep_alive(KEEPALIVE.0, KEEPALIVE.1);
         let registration = events::register(&conn, self.events.clone()).map_err(failed)?;
         tracing::info!(uri = %self.uri, %hostname, "connected to libvirt");
+        self.catch_up(&conn);
         let live = Arc::new(Live {
             conn,
             hostname,
@@ -217,6 +212,31 @@ impl Hypervisor {
         Ok(live)
     }
 
+    /// Events are lost while there is no connection: a domain that ran at
+    /// the last look and no longer runs as it did (stopped, or stopped
+    /// and started again) is reported as stopped, before the connection
+    /// serves any request.
+    fn catch_up(&self, conn: &Connect) {
+        let Ok(now) = runs_of(conn) else {
+            return;
+        };
+        let before = self
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .replace(now.clone());
+        for (uuid, run) in before.unwrap_or_default() {
+            if now.get(&uuid) != Some(&run) {
+                tracing::info!(uri = %self.uri, instance = %uuid, "domain stopped while libvirt was away");
+                let _ = self.events.send(Lifecycle {
+                    uuid,
+                    event: sys::VIR_DOMAIN_EVENT_STOPPED,
+                    detail: -1,
+                });
+            }
+        }
+    }
+
     fn forget(&self, dead: &Arc<Live>) {
         let mut slot = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         if slot.as_ref().is_some_and(|live| Arc::ptr_eq(live, dead)) {
@@ -224,6 +244,17 @@ impl Hypervisor {
             *slot = None;
         }
     }
+}
+
+/// The running domains, each with the id of its current run.
+fn runs_of(conn: &Connect) -> Result<Runs, virt::error::Error> {
+    let mut runs = Runs::new();
+    for domain in conn.list_all_domains(sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE)? {
+        if let (Ok(uuid), Some(id)) = (domain.get_uuid_string(), domain.get_id()) {
+            runs.insert(uuid, id);
+        }
+    }
+    Ok(runs)
 }
 
 /// Nova's status for a libvirt domain state.
