@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct VncSettings {
-    /// Security the proxy may use with VNC servers, strongest first (Nova's
-    /// [vnc] auth_schemes): vencrypt (TLS with x509 certificates, VeNCrypt
+    /// Security the proxy may use with VNC servers, strongest first, as in
+    /// Nova: vencrypt (TLS with x509 certificates, VeNCrypt
     /// X509None), none (no security). Listing vencrypt makes the proxy
     /// negotiate with the server itself and offer the browser security None;
     /// the first scheme the server offers is used.
