@@ -31,6 +31,7 @@ const SECTIONS: &[&str] = &[
     "backend",
     "proxy",
     "keystone_authtoken",
+    "vnc",
 ];
 
 /// Reads a whole file.
@@ -51,6 +52,7 @@ pub fn parse(path: &Path, source: &str) -> Result<Config, String> {
                 config.keystone_authtoken =
                     whole(value).map_err(|e| fail(e, "keystone_authtoken"))?;
             }
+            "vnc" => config.vnc = whole(value).map_err(|e| fail(e, "vnc"))?,
             "backend" => {
                 config.backend = whole::<BackendSettings>(value).map_err(|e| fail(e, "backend"))?;
             }
