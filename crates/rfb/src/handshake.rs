@@ -72,7 +72,15 @@ pub(crate) async fn negotiate(
         }
     };
     let mut result = [0u8; 4];
-    read_exact(&mut secured, &mut result, "its SecurityResult").await?;
+    let what = match scheme {
+        AuthScheme::None => "its SecurityResult",
+        // Servers that verify their clients (QEMU's verify-peer) check the
+        // certificate once TLS is up, and hang up here when it fails.
+        AuthScheme::VeNCrypt => {
+            "its SecurityResult over TLS (a server that verifies its clients hangs up              here when it rejects the proxy's client certificate)"
+        }
+    };
+    read_exact(&mut secured, &mut result, what).await?;
     if result != [0; 4] {
         let reason = read_reason(&mut secured).await?;
         return Err(Failure::new(format!(
