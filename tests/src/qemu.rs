@@ -2,6 +2,7 @@
 //! QEMU serves over VNC and SPICE; the first serial port is a TCP server.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -48,6 +49,21 @@ impl Qemu {
     /// # Panics
     /// When QEMU cannot start or its ports do not open.
     pub async fn start_with(bios_on_serial: bool) -> Qemu {
+        Qemu::launch(bios_on_serial, None).await
+    }
+
+    /// As [`Qemu::start`], with QEMU's own VeNCrypt on the VNC server:
+    /// `tls-creds-x509` from `tls_dir` (`ca-cert.pem`, `server-cert.pem`,
+    /// `server-key.pem`) with `verify-peer=on`, so a client must present a
+    /// certificate signed by that CA.
+    ///
+    /// # Panics
+    /// When QEMU cannot start or its ports do not open.
+    pub async fn start_vencrypt(tls_dir: &Path) -> Qemu {
+        Qemu::launch(false, Some(tls_dir)).await
+    }
+
+    async fn launch(bios_on_serial: bool, vnc_tls: Option<&Path>) -> Qemu {
         let sercon = bios_on_serial.then(SerconFile::new);
         // A port found free can be taken by another process before QEMU
         // binds it; QEMU then exits, and another pair of ports is tried.
@@ -55,7 +71,7 @@ impl Qemu {
             let vnc: SocketAddr = ([127, 0, 0, 1], free_port_from(5900 + 100)).into();
             let spice: SocketAddr = ([127, 0, 0, 1], free_port()).into();
             let serial: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-            let mut child = spawn(vnc, spice, serial, sercon.as_ref());
+            let mut child = spawn(vnc, spice, serial, sercon.as_ref(), vnc_tls);
             let listening = async {
                 for addr in [vnc, spice, serial] {
                     wait_for_listener(addr, Duration::from_secs(30)).await;
@@ -97,8 +113,17 @@ fn spawn(
     spice: SocketAddr,
     serial: SocketAddr,
     sercon: Option<&SerconFile>,
+    vnc_tls: Option<&Path>,
 ) -> Child {
     let mut command = Command::new(QEMU);
+    let mut vnc_arg = format!("127.0.0.1:{}", vnc.port() - 5900);
+    if let Some(dir) = vnc_tls {
+        command.arg("-object").arg(format!(
+            "tls-creds-x509,id=vnctls0,dir={},endpoint=server,verify-peer=on",
+            dir.display()
+        ));
+        vnc_arg.push_str(",tls-creds=vnctls0");
+    }
     if let Some(sercon) = sercon {
         command
             .arg("-fw_cfg")
@@ -121,7 +146,7 @@ fn spawn(
             "-display",
             "none",
             "-vnc",
-            &format!("127.0.0.1:{}", vnc.port() - 5900),
+            &vnc_arg,
             "-spice",
             &format!(
                 "port={},addr={},disable-ticketing=on",

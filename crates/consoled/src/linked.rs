@@ -5,7 +5,12 @@
 //! every driver is named here, and `consoled drivers` (tested) lists what
 //! actually registered. A new protocol is one more line.
 
+use std::sync::Arc;
+
 use consoled_core::{Registry, RegistryError};
+use consoled_driver_vnc_novnc::NoVncDriver;
+use consoled_driver_vnc_xvpvnc::XvpVncDriver;
+use consoled_rfb::VncSecurity;
 
 use consoled_driver_mks as _;
 use consoled_driver_rdp as _;
@@ -20,6 +25,17 @@ use consoled_driver_vnc_xvpvnc as _;
 /// [`RegistryError::Duplicate`] when two linked crates claim one pair.
 pub fn registry() -> Result<Registry, RegistryError> {
     Registry::from_inventory()
+}
+
+/// Installs the VNC drivers configured with `vnc` in place of the plain
+/// ones, when `[vnc]` asks for the RFB security proxy; otherwise leaves
+/// `registry` as it is.
+pub fn configure_vnc(registry: &mut Registry, vnc: &VncSecurity) {
+    if !vnc.proxies_security() {
+        return;
+    }
+    registry.replace(Arc::new(NoVncDriver::with_security(vnc.clone())));
+    registry.replace(Arc::new(XvpVncDriver::with_security(vnc.clone())));
 }
 
 /// One line per driver, sorted by (protocol, type), with a header.
@@ -57,4 +73,41 @@ pub fn listing(registry: &Registry) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proxying() -> VncSecurity {
+        let dir = std::env::temp_dir().join(format!("consoled-linked-vnc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = consoled_testkit::pki::TestCa::new("ca").unwrap();
+        std::fs::write(dir.join("ca.pem"), ca.cert_pem()).unwrap();
+        let settings = consoled_rfb::VncSettings {
+            auth_schemes: vec![consoled_rfb::AuthScheme::VeNCrypt],
+            vencrypt_ca_certs: Some("ca.pem".into()),
+            ..consoled_rfb::VncSettings::default()
+        };
+        let security = VncSecurity::from_settings(&settings, &dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        security
+    }
+
+    #[test]
+    fn vnc_drivers_are_replaced_only_when_vnc_asks_for_the_security_proxy() {
+        let linked = registry().unwrap();
+        let mut registry = linked.clone();
+        let before = |r: &Registry, t: &str| r.get("vnc", t).unwrap().clone();
+        let (novnc, xvpvnc) = (before(&registry, "novnc"), before(&registry, "xvpvnc"));
+        configure_vnc(&mut registry, &VncSecurity::default());
+        assert!(Arc::ptr_eq(&novnc, &before(&registry, "novnc")));
+        configure_vnc(&mut registry, &proxying());
+        assert_eq!(registry.len(), linked.len(), "replaced, not added");
+        for (old, t) in [(novnc, "novnc"), (xvpvnc, "xvpvnc")] {
+            let new = before(&registry, t);
+            assert!(!Arc::ptr_eq(&old, &new), "{t} replaced");
+            assert_eq!(new.descriptor(), old.descriptor());
+        }
+    }
 }

@@ -49,8 +49,9 @@ pub struct Roles {
 /// One line naming the file and key for a bad configuration; what failed
 /// for a listener that cannot bind or a service that fails.
 pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
-    let registry = crate::linked::registry().map_err(|e| e.to_string())?;
+    let mut registry = crate::linked::registry().map_err(|e| e.to_string())?;
     let loaded = config::load(config_path, &registry)?;
+    crate::linked::configure_vnc(&mut registry, &loaded.vnc);
     let inventory = match &loaded.inventory {
         Some(path) => Some(FileInventory::load(path, &registry)?),
         None => None,

@@ -79,6 +79,11 @@ fn serve_help_documents_every_key() {
         "web_root",
         "tls_cert",
         "tls_key",
+        "[vnc]",
+        "auth_schemes",
+        "vencrypt_client_key",
+        "vencrypt_client_cert",
+        "vencrypt_ca_certs",
         "[[servers]]",
         "project_id",
         "status",
@@ -375,6 +380,57 @@ fn every_refusable_key_is_named_as_written() {
         (
             format!("{LISTENER}{LISTENER}tls_cert = \"c.pem\"\n"),
             check("proxy.listeners[1].tls_key"),
+        ),
+        // [vnc]
+        (
+            "[vnc]\nauth_schemes = \"vencrypt\"\n".into(),
+            parse(2, "[vnc]", "vnc.auth_schemes"),
+        ),
+        (
+            "[vnc]\nauth_schemes = [\"tls\"]\n".into(),
+            parse(2, "[vnc]", "vnc.auth_schemes"),
+        ),
+        (
+            "[vnc]\nauth_schemes = []\n".into(),
+            check("vnc.auth_schemes") + "must list at least one",
+        ),
+        (
+            "[vnc]\nauth_schemes = [\"none\", \"none\"]\n".into(),
+            check("vnc.auth_schemes") + "lists \"none\" twice",
+        ),
+        (
+            "[vnc]\nauth_schemes = [\"vencrypt\"]\n".into(),
+            check("vnc.vencrypt_ca_certs") + "missing",
+        ),
+        (
+            "[vnc]\nauth_schemes = [\"vencrypt\"]\nvencrypt_ca_certs = \"ca.pem\"\n".into(),
+            check("vnc.vencrypt_ca_certs") + "cannot read ",
+        ),
+        (
+            "[vnc]\nvencrypt_ca_certs = 1\n".into(),
+            parse(2, "[vnc]", "vnc.vencrypt_ca_certs"),
+        ),
+        (
+            "[vnc]\nvencrypt_client_key = true\n".into(),
+            parse(2, "[vnc]", "vnc.vencrypt_client_key"),
+        ),
+        (
+            "[vnc]\nvencrypt_client_key = \"k.pem\"\n".into(),
+            check("vnc.vencrypt_client_cert") + "missing",
+        ),
+        (
+            "[vnc]\nvencrypt_client_cert = []\n".into(),
+            parse(2, "[vnc]", "vnc.vencrypt_client_cert"),
+        ),
+        (
+            "[vnc]\nvencrypt_client_cert = \"c.pem\"\n".into(),
+            check("vnc.vencrypt_client_key") + "missing",
+        ),
+        (
+            "[vnc]\nauth_schemes = [\"vencrypt\"]\nvencrypt_ca_certs = \"servers.toml\"\n\
+             vencrypt_client_key = \"k.pem\"\nvencrypt_client_cert = \"servers.toml\"\n"
+                .into(),
+            check("vnc.vencrypt_ca_certs") + "no PEM certificate in ",
         ),
         // [keystone_authtoken], read with [api] auth = "keystone"
         (

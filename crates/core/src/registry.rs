@@ -75,6 +75,22 @@ impl Registry {
         all
     }
 
+    /// Puts `driver` in place of the one registered for its descriptor's
+    /// (protocol, type), or adds it when none is; returns the driver it
+    /// replaced.
+    ///
+    /// Drivers registered through `inventory` are built with no
+    /// arguments; an embedder or a binary that configures one (the VNC
+    /// drivers' security proxy, say) builds it itself and installs it here,
+    /// after [`Registry::from_inventory`] and before the registry is shared.
+    pub fn replace(&mut self, driver: Arc<dyn ConsoleDriver>) -> Option<Arc<dyn ConsoleDriver>> {
+        let d = *driver.descriptor();
+        self.by_pair
+            .entry(d.protocol)
+            .or_default()
+            .insert(d.console_type, driver)
+    }
+
     /// How many drivers are registered.
     pub fn len(&self) -> usize {
         self.by_pair.values().map(HashMap::len).sum()

@@ -128,3 +128,33 @@ fn the_same_pair_from_the_same_crate_twice_is_also_refused() {
         .unwrap_err();
     assert!(matches!(err, RegistryError::Duplicate { .. }));
 }
+
+#[test]
+fn replace_installs_a_configured_driver_in_place_of_its_pairs() {
+    let mut registry = Registry::builder()
+        .register(Arc::new(NoVncDriver))
+        .register(Arc::new(SerialDriver))
+        .build()
+        .unwrap();
+    let replaced = registry
+        .replace(Arc::new(Impostor))
+        .expect("vnc/novnc was there");
+    assert_eq!(
+        replaced.descriptor().crate_name,
+        "consoled-driver-vnc-novnc"
+    );
+    assert_eq!(registry.len(), 2);
+    assert_eq!(
+        registry
+            .get("vnc", "novnc")
+            .unwrap()
+            .descriptor()
+            .crate_name,
+        "consoled-driver-novnc-fork"
+    );
+    assert!(
+        registry.replace(Arc::new(XvpVncDriver)).is_none(),
+        "a new pair is added"
+    );
+    assert_eq!(registry.len(), 3);
+}

@@ -6,6 +6,7 @@ pub mod conformance;
 pub mod endpoints;
 mod fakes;
 mod lines;
+pub mod pki;
 mod redis_server;
 pub mod store_suite;
 mod tls;

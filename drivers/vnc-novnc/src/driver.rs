@@ -1,6 +1,7 @@
 //! The `vnc/novnc` driver.
 
 use consoled_core::{ConsoleDriver, ConsoleError, DriverDescriptor, Token, Url};
+use consoled_rfb::{SecurityProxy, VncSecurity};
 
 use crate::{url_path, DESCRIPTOR};
 
@@ -8,6 +9,16 @@ use crate::{url_path, DESCRIPTOR};
 /// the `vnc` endpoint and the plain TCP backend are the trait's defaults.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoVncDriver;
+
+impl NoVncDriver {
+    /// noVNC with `security` between the proxy and the VNC server: with
+    /// `vencrypt` in its `auth_schemes`, Nova's RFB security proxy (the
+    /// browser is offered security None). Install it with
+    /// [`Registry::replace`](consoled_core::Registry::replace).
+    pub fn with_security(security: VncSecurity) -> SecurityProxy<NoVncDriver> {
+        SecurityProxy::new(NoVncDriver, security)
+    }
+}
 
 impl ConsoleDriver for NoVncDriver {
     fn descriptor(&self) -> &DriverDescriptor {

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 use consoled_core::{ConsoleDriver, DriverDescriptor, Front};
+use consoled_rfb::{SecurityProxy, VncSecurity};
 
 /// What the `vnc/xvpvnc` driver declares.
 pub const DESCRIPTOR: DriverDescriptor = DriverDescriptor::new(
@@ -16,6 +17,16 @@ pub const DESCRIPTOR: DriverDescriptor = DriverDescriptor::new(
 /// endpoint, the token in `token`, a plain TCP backend).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct XvpVncDriver;
+
+impl XvpVncDriver {
+    /// xvpvnc with `security` between the proxy and the VNC server: with
+    /// `vencrypt` in its `auth_schemes`, Nova's RFB security proxy (the
+    /// client is offered security None). Install it with
+    /// [`Registry::replace`](consoled_core::Registry::replace).
+    pub fn with_security(security: VncSecurity) -> SecurityProxy<XvpVncDriver> {
+        SecurityProxy::new(XvpVncDriver, security)
+    }
+}
 
 impl ConsoleDriver for XvpVncDriver {
     fn descriptor(&self) -> &DriverDescriptor {

@@ -33,6 +33,7 @@ const SECTIONS: &[&str] = &[
     "backend",
     "proxy",
     "keystone_authtoken",
+    "vnc",
 ];
 
 /// Reads a whole file.
@@ -53,6 +54,7 @@ pub fn parse(path: &Path, source: &str) -> Result<Config, String> {
                 config.keystone_authtoken =
                     whole(value).map_err(|e| fail(e, "keystone_authtoken"))?;
             }
+            "vnc" => config.vnc = whole(value).map_err(|e| fail(e, "vnc"))?,
             "backend" => {
                 let mut parts = Parts::new(value, "backend", path, source)?;
                 let choice = parts.take::<BackendSettings>()?;

@@ -6,6 +6,7 @@ use consoled_backend_libvirt::LibvirtSettings;
 use consoled_core::{Registry, StoreLimits, TokenSettings, TypeSettings};
 use consoled_identity_keystone::KeystoneSettings;
 use consoled_proxy::{ListenerConfig, ProxySettings};
+use consoled_rfb::VncSettings;
 use consoled_store_redis::RedisSettings;
 use schemars::{JsonSchema, Schema};
 use serde::de::DeserializeOwned;
@@ -71,6 +72,11 @@ fn sections() -> Vec<Section> {
             header: "[[proxy.listeners]]",
             note: "one per listening socket; paths relative to this file",
             parts: vec![part::<ListenerConfig>()],
+        },
+        Section {
+            header: "[vnc]",
+            note: "security between the proxy and VNC servers, as Nova's [vnc]; paths relative to this file",
+            parts: vec![part::<VncSettings>()],
         },
         Section {
             header: "[keystone_authtoken]",
@@ -280,5 +286,6 @@ mod tests {
         assert_eq!(value("[proxy]", "shutdown_grace_seconds"), "30");
         assert_eq!(value("[proxy]", "allowed_origins"), "[]");
         assert_eq!(value("[proxy]", "enforce_session_timeout"), "false");
+        assert_eq!(value("[vnc]", "auth_schemes"), "[\"none\"]");
     }
 }

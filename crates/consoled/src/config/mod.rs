@@ -8,6 +8,7 @@
 //! | `[consoles.<type>]` | consoled-core ([`TypeSettings`]) |
 //! | `[backend]` | this binary ([`BackendSettings`]: `kind`, `inventory`), consoled-backend-libvirt (`libvirt_uris`, `default_project_id`) |
 //! | `[proxy]`, `[[proxy.listeners]]` | consoled-proxy ([`ProxySettings`], [`ListenerConfig`]) |
+//! | `[vnc]` | consoled-rfb ([`VncSettings`]) |
 //!
 //! Every key is defined once, in its struct; [`compose`] reads the file
 //! into them (refusing unknown keys with their line), [`Config::validate`]
@@ -27,6 +28,7 @@ use consoled_core::{
 };
 use consoled_identity_keystone::KeystoneSettings;
 use consoled_proxy::{ListenerConfig, ProxySettings};
+use consoled_rfb::{VncSecurity, VncSettings};
 use consoled_store_redis::RedisSettings;
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +47,8 @@ pub struct Config {
     pub proxy: ProxySection,
     /// `[keystone_authtoken]`, with `[api] auth = "keystone"`.
     pub keystone_authtoken: KeystoneSettings,
+    /// `[vnc]`: security between the proxy and VNC servers.
+    pub vnc: VncSettings,
 }
 
 /// `[api]`: the compute API listener.
@@ -229,6 +233,7 @@ impl Config {
                 .validate()
                 .map_err(|e| e.under(&format!("proxy.listeners[{i}]")))?;
         }
+        self.vnc.validate().map_err(|e| e.under("vnc"))?;
         Ok(())
     }
 }
@@ -246,6 +251,9 @@ pub struct Loaded {
     /// The proxies' listeners, paths resolved against the config file's
     /// folder.
     pub proxy_listeners: Vec<ListenerConfig>,
+    /// `[vnc]` with its PEM files loaded (relative to the config file's
+    /// folder).
+    pub vnc: VncSecurity,
 }
 
 /// Reads `path` and checks it against `registry`.
@@ -302,6 +310,7 @@ pub fn load(path: &Path, registry: &Registry) -> Result<Loaded, String> {
             l
         })
         .collect();
+    let vnc = VncSecurity::from_settings(&config.vnc, folder).map_err(|e| at(e.under("vnc")))?;
     let settings = DispatchSettings {
         tokens: config.tokens.lifetime.clone(),
         types: config
@@ -316,6 +325,7 @@ pub fn load(path: &Path, registry: &Registry) -> Result<Loaded, String> {
         settings,
         inventory,
         proxy_listeners,
+        vnc,
     })
 }
 
@@ -375,6 +385,36 @@ mod tests {
         assert_eq!(l.web_root.as_deref(), Some(dir.join("web").as_path()));
         assert_eq!(l.tls_key.as_deref(), Some(dir.join("k.pem").as_path()));
         assert_eq!(loaded.inventory, Some(dir.join("servers.toml")));
+        assert!(!loaded.vnc.proxies_security());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn vnc_pem_files_are_read_relative_to_the_config() {
+        let dir = std::env::temp_dir().join(format!("consoled-config-vnc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("consoled.toml");
+        std::fs::write(
+            &path,
+            "[backend]\ninventory = \"servers.toml\"\n[vnc]\n\
+             auth_schemes = [\"vencrypt\", \"none\"]\nvencrypt_ca_certs = \"pki/ca.pem\"\n",
+        )
+        .unwrap();
+        let registry = crate::linked::registry().unwrap();
+        let e = load(&path, &registry).unwrap_err();
+        let missing = dir.join("pki/ca.pem");
+        assert!(
+            e.contains(&format!(
+                "vnc.vencrypt_ca_certs: cannot read {}",
+                missing.display()
+            )),
+            "{e}"
+        );
+        let ca = consoled_testkit::pki::TestCa::new("ca").unwrap();
+        std::fs::create_dir_all(dir.join("pki")).unwrap();
+        std::fs::write(&missing, ca.cert_pem()).unwrap();
+        let loaded = load(&path, &registry).unwrap();
+        assert!(loaded.vnc.proxies_security());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,0 +1,17 @@
+#![doc = include_str!("../README.md")]
+
+mod handshake;
+mod pem;
+mod presented_none;
+mod security;
+mod security_proxy;
+mod settings;
+mod vencrypt;
+mod wire;
+
+pub use handshake::RFB_3_8;
+pub use presented_none::PresentedNone;
+pub use security::VncSecurity;
+pub use security_proxy::SecurityProxy;
+pub use settings::{AuthScheme, VncSettings};
+pub use vencrypt::X509_NONE;
