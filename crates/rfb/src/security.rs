@@ -108,17 +108,15 @@ impl VncSecurity {
         if !self.proxies_security() {
             return Ok(backend);
         }
+        let place = match &info.unix_socket {
+            Some(path) => format!("{path} (on {})", info.host),
+            None => format!("{}:{}", info.host, info.port),
+        };
         let (secured, scheme) = negotiate(backend, &self.schemes, self.tls.as_ref(), &info.host)
             .await
-            .map_err(|f| {
-                ConsoleError::ServiceUnavailable(format!(
-                    "VNC server {}:{} {}",
-                    info.host, info.port, f.0
-                ))
-            })?;
+            .map_err(|f| ConsoleError::ServiceUnavailable(format!("VNC server {place} {}", f.0)))?;
         tracing::debug!(
-            host = %info.host,
-            port = info.port,
+            server = %place,
             scheme = scheme.name(),
             "VNC security negotiated; the client is offered None"
         );
