@@ -1,6 +1,4 @@
-//! A small compute service that embeds consoled: its own servers (SQLite),
-//! its own identity (API keys), its own routes, and consoled's API router,
-//! dispatcher and proxies in the same process. See README.md.
+#![doc = include_str!("../README.md")]
 
 mod backend;
 mod db;
