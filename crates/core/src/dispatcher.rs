@@ -203,7 +203,7 @@ impl Dispatcher {
         }
         check_state(&server)?;
         let driver = self.driver_for(protocol, console_type)?;
-        // Borrowed, not `type_settings()`'s copy: a type without a section
+        // Borrowed, not copied: a type without a section
         // is enabled on the driver's default base URL.
         let type_settings = self.parts.settings.types.get(console_type);
         if type_settings.is_some_and(|t| !t.enabled) {
