@@ -11,7 +11,7 @@ use crate::chromium::TempDir;
 use crate::net::wait_for_listener;
 
 /// The `consoled` binary that `cargo test --workspace` built next to this
-/// test (target/<profile>/consoled).
+/// test (`target/<profile>/consoled`).
 ///
 /// # Panics
 /// When it has not been built.

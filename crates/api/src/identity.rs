@@ -17,7 +17,39 @@ use crate::errors::ApiError;
 ///
 /// Async because a real provider asks another service (Keystone validates
 /// tokens over HTTP); `#[async_trait]` keeps it usable as
-/// `Arc<dyn IdentityProvider>`.
+/// `Arc<dyn IdentityProvider>`. `examples/compute` in the repository looks
+/// API keys up in its own database.
+///
+/// # Example
+///
+/// Behind a gateway that has already authenticated the caller and says
+/// who it is in headers of its own:
+///
+/// ```
+/// use consoled_api::IdentityProvider;
+/// use consoled_core::{async_trait, ConsoleError, Identity};
+/// use axum::http::{HeaderMap, HeaderValue};
+///
+/// struct GatewayHeaders;
+///
+/// #[async_trait]
+/// impl IdentityProvider for GatewayHeaders {
+///     async fn identify(&self, headers: &HeaderMap) -> Result<Identity, ConsoleError> {
+///         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+///         match (header("x-gateway-user"), header("x-gateway-project")) {
+///             (Some(user), Some(project)) => {
+///                 let roles = header("x-gateway-roles").unwrap_or("member").split(',');
+///                 Ok(Identity::new(user, project, roles))
+///             }
+///             _ => Err(ConsoleError::Unauthorized("Sign in through the gateway.".into())),
+///         }
+///     }
+///
+///     fn challenge(&self) -> Option<HeaderValue> {
+///         Some(HeaderValue::from_static("Gateway"))
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait IdentityProvider: Send + Sync + 'static {
     /// The caller of a request with these headers.

@@ -12,13 +12,13 @@ use crate::http_head::read_response;
 use crate::record::ConnectInfo;
 
 /// How long a backend may take to accept a connection.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Opens TCP to `host:port`, with `TCP_NODELAY` (consoles are interactive).
 ///
 /// # Errors
 /// [`ConsoleError::ServiceUnavailable`] when the backend refuses or does not
-/// answer within [`CONNECT_TIMEOUT`].
+/// answer within ten seconds.
 pub async fn open_tcp(host: &str, port: u16) -> Result<TcpStream, ConsoleError> {
     let connecting = TcpStream::connect((host, port));
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
@@ -34,7 +34,7 @@ pub async fn open_tcp(host: &str, port: u16) -> Result<TcpStream, ConsoleError> 
 ///
 /// # Errors
 /// [`ConsoleError::ServiceUnavailable`] when nothing listens there or the
-/// connection does not complete within [`CONNECT_TIMEOUT`].
+/// connection does not complete within ten seconds.
 pub async fn open_unix(path: &str) -> Result<UnixStream, ConsoleError> {
     let failed =
         |why: &str| ConsoleError::ServiceUnavailable(format!("console socket {path}: {why}"));
@@ -105,7 +105,10 @@ where
 /// # Errors
 /// [`ConsoleError::ServiceUnavailable`] when the backend refuses or answers
 /// something else.
-pub async fn connect_path_handshake<S>(stream: &mut S, path: &str) -> Result<(), ConsoleError>
+pub(crate) async fn connect_path_handshake<S>(
+    stream: &mut S,
+    path: &str,
+) -> Result<(), ConsoleError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {

@@ -60,7 +60,7 @@ pub const fn min_version(protocol: &str, console_type: &str) -> Option<Microvers
 }
 
 /// Whether the wire contract pairs `console_type` with `protocol`.
-pub fn is_known_pair(protocol: &str, console_type: &str) -> bool {
+pub(crate) fn is_known_pair(protocol: &str, console_type: &str) -> bool {
     min_version(protocol, console_type).is_some()
 }
 

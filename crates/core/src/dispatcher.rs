@@ -71,7 +71,34 @@ impl std::fmt::Debug for Console {
 /// Picks the driver for a request and runs both halves of the console flow.
 ///
 /// Cheap to clone: one `Arc`, so that the state every request clones costs
-/// one reference count, not one per part.
+/// one reference count, not one per part. The compute API calls
+/// [`create_console`](Self::create_console); a proxy (or an external
+/// gateway's lookup) calls [`validate_token`](Self::validate_token). The
+/// crate's front page builds one end to end.
+///
+/// # Example
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Arc;
+/// use consoled_core::{
+///     DispatchSettings, Dispatcher, MemoryTokenStore, Registry, ServerBackend, TypeSettings, Url,
+/// };
+///
+/// fn dispatcher(backend: Arc<dyn ServerBackend>) -> Result<Dispatcher, Box<dyn std::error::Error>> {
+///     // novnc URLs lead to where this deployment's proxy is reached.
+///     let novnc = TypeSettings {
+///         enabled: true,
+///         base_url: Some(Url::parse("https://consoles.example.com/vnc_lite.html")?),
+///     };
+///     let settings = DispatchSettings {
+///         types: HashMap::from([("novnc".to_owned(), novnc)]),
+///         ..DispatchSettings::default()
+///     };
+///     let store = Arc::new(MemoryTokenStore::new());
+///     Ok(Dispatcher::new(Arc::new(Registry::from_inventory()?), backend, store, settings))
+/// }
+/// ```
 #[derive(Clone)]
 pub struct Dispatcher {
     parts: Arc<Parts>,
@@ -206,7 +233,7 @@ impl Dispatcher {
         }
         check_state(&server)?;
         let driver = self.driver_for(protocol, console_type)?;
-        // Borrowed, not `type_settings()`'s copy: a type without a section
+        // Borrowed, not copied: a type without a section
         // is enabled on the driver's default base URL.
         let type_settings = self.parts.settings.types.get(console_type);
         if type_settings.is_some_and(|t| !t.enabled) {

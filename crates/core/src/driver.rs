@@ -160,6 +160,43 @@ pub type BackendStream = Box<dyn BackendIo>;
 /// an `async` method needs `#[async_trait]` on the impl.
 ///
 /// Drivers are built once at start-up and shared between tasks.
+///
+/// # Example
+///
+/// A driver whose clients find the token in a `ticket` parameter and whose
+/// backend is the endpoint's TLS port; connecting stays the default.
+///
+/// ```
+/// use consoled_core::{
+///     async_trait, with_query_param, ConnectInfo, ConsoleDriver, ConsoleError,
+///     DriverDescriptor, Server, Token, Url,
+/// };
+///
+/// struct TicketDriver;
+///
+/// const DESCRIPTOR: DriverDescriptor =
+///     DriverDescriptor::new("acme", "acme-ws", "acme-driver", "https://127.0.0.1:6099/")
+///         .with_label("ACME");
+///
+/// #[async_trait]
+/// impl ConsoleDriver for TicketDriver {
+///     fn descriptor(&self) -> &DriverDescriptor {
+///         &DESCRIPTOR
+///     }
+///
+///     async fn connect_info(&self, server: &Server) -> Result<ConnectInfo, ConsoleError> {
+///         let mut info = server.connect_info("acme", "ACME")?;
+///         info.port = info.tls_port.ok_or_else(|| {
+///             ConsoleError::BadRequest(format!("Instance {} has no ACME TLS port.", server.id))
+///         })?;
+///         Ok(info)
+///     }
+///
+///     fn access_url(&self, base: &Url, token: &Token) -> Result<Url, ConsoleError> {
+///         Ok(with_query_param(base, "ticket", token.expose()))
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait ConsoleDriver: Send + Sync + 'static {
     /// What the driver declares about itself.
@@ -214,10 +251,29 @@ pub trait ConsoleDriver: Send + Sync + 'static {
 /// A driver's link-time registration: submit one with
 /// `inventory::submit!` from the driver crate.
 ///
-/// ```ignore
-/// inventory::submit! {
-///     consoled_core::DriverRegistration::new(|| std::sync::Arc::new(MyDriver::default()))
+/// ```
+/// use consoled_core::{inventory, ConsoleDriver, DriverDescriptor, DriverRegistration};
+///
+/// #[derive(Default)]
+/// struct MyDriver;
+///
+/// impl ConsoleDriver for MyDriver {
+///     fn descriptor(&self) -> &DriverDescriptor {
+///         const D: DriverDescriptor =
+///             DriverDescriptor::new("my", "my-ws", "my-driver", "ws://127.0.0.1:6099/");
+///         &D
+///     }
 /// }
+///
+/// inventory::submit! {
+///     DriverRegistration::new(|| std::sync::Arc::new(MyDriver))
+/// }
+///
+/// # fn main() {
+/// // A binary that links the crate finds it:
+/// let registry = consoled_core::Registry::from_inventory().unwrap();
+/// assert!(registry.get("my", "my-ws").is_some());
+/// # }
 /// ```
 pub struct DriverRegistration {
     build: fn() -> Arc<dyn ConsoleDriver>,

@@ -15,14 +15,14 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 pub const MAX_HEAD: usize = 16 * 1024;
 
 /// The most header lines we accept.
-pub const MAX_HEADERS: usize = 100;
+pub(crate) const MAX_HEADERS: usize = 100;
 
 /// Why a head is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HeadError {
     /// The head did not end within [`MAX_HEAD`] bytes, or has more than
-    /// [`MAX_HEADERS`] header lines.
+    /// 100 header lines.
     #[error("head larger than {MAX_HEAD} bytes or {MAX_HEADERS} header lines")]
     TooLarge,
     /// The bytes are not an HTTP/1.x head.

@@ -27,6 +27,37 @@ pub enum RegistryError {
 
 /// The drivers of this process, keyed by protocol then type: a look-up is
 /// two hash probes on borrowed strings, no allocation.
+///
+/// # Example
+///
+/// Filled from what is linked (a binary names each driver crate with
+/// `use consoled_driver_x as _;`), or listed by hand:
+///
+/// ```
+/// use std::sync::Arc;
+/// use consoled_core::{ConsoleDriver, DriverDescriptor, Registry, RegistryError};
+///
+/// struct Serial;
+/// impl ConsoleDriver for Serial {
+///     fn descriptor(&self) -> &DriverDescriptor {
+///         const D: DriverDescriptor =
+///             DriverDescriptor::new("serial", "serial", "my-serial", "ws://127.0.0.1:6083/");
+///         &D
+///     }
+/// }
+///
+/// let registry = Registry::builder().register(Arc::new(Serial)).build()?;
+/// assert!(registry.get("serial", "serial").is_some());
+/// assert!(registry.by_type("novnc").is_none());
+///
+/// // The same pair twice is refused, naming both crates.
+/// let twice = Registry::builder()
+///     .register(Arc::new(Serial))
+///     .register(Arc::new(Serial))
+///     .build();
+/// assert!(matches!(twice, Err(RegistryError::Duplicate { .. })));
+/// # Ok::<(), RegistryError>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct Registry {
     by_pair: HashMap<&'static str, HashMap<&'static str, Arc<dyn ConsoleDriver>>>,

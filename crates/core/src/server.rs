@@ -98,6 +98,35 @@ pub struct BackendError(pub String);
 
 /// Where servers and their console endpoints come from: the embedding
 /// compute service, or the binary's inventory.
+///
+/// Called once per console request (`get_server`) and for the compute
+/// API's server listings (`list_servers`); an outage is a
+/// [`BackendError`], which the API answers with 503. `examples/compute` in
+/// the repository implements it over SQLite.
+///
+/// # Example
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use std::sync::RwLock;
+/// use consoled_core::{async_trait, BackendError, Server, ServerBackend};
+///
+/// /// Servers kept in memory, by id.
+/// struct InMemory(RwLock<BTreeMap<String, Server>>);
+///
+/// #[async_trait]
+/// impl ServerBackend for InMemory {
+///     async fn get_server(&self, id: &str) -> Result<Option<Server>, BackendError> {
+///         let servers = self.0.read().map_err(|_| BackendError("poisoned".into()))?;
+///         Ok(servers.get(id).cloned())
+///     }
+///
+///     async fn list_servers(&self) -> Result<Vec<Server>, BackendError> {
+///         let servers = self.0.read().map_err(|_| BackendError("poisoned".into()))?;
+///         Ok(servers.values().cloned().collect())
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait ServerBackend: Send + Sync + 'static {
     /// The server with this id, or `None`.

@@ -110,11 +110,6 @@ impl DispatchSettings {
     /// Default bound on one backend, driver or store call.
     pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
-    /// The settings of `console_type` (defaults when it has none).
-    pub fn type_settings(&self, console_type: &str) -> TypeSettings {
-        self.types.get(console_type).cloned().unwrap_or_default()
-    }
-
     /// How long a token stays valid.
     pub fn token_ttl(&self) -> Duration {
         self.tokens.ttl

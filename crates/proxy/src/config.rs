@@ -121,7 +121,7 @@ impl ListenerConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ProxySettings {
     /// Origin hosts accepted besides the request's own Host (Nova's
-    /// [console] allowed_origins), e.g. the dashboard's host name.
+    /// `[console] allowed_origins`), e.g. the dashboard's host name.
     pub allowed_origins: Vec<String>,
     /// true: close a session when its token expires (Nova's
     /// enforce_session_timeout); false: the token only guards the opening.

@@ -20,6 +20,28 @@ use crate::tls;
 
 /// The console proxies of one process: every configured listener, bound
 /// and ready to [`run`](ProxyServer::run).
+///
+/// # Example
+///
+/// Bind first (port 0 picks a free port), read the bound addresses, then
+/// serve until a shutdown future resolves:
+///
+/// ```no_run
+/// use consoled_core::Dispatcher;
+/// use consoled_proxy::{ListenerConfig, ProxyError, ProxyServer, ProxySettings};
+///
+/// async fn serve(dispatcher: Dispatcher) -> Result<(), ProxyError> {
+///     let settings = ProxySettings {
+///         allowed_origins: vec!["dashboard.example.com".into()],
+///         ..ProxySettings::default()
+///     };
+///     let novnc = ListenerConfig::new("127.0.0.1:0".parse().unwrap(), ["novnc"])
+///         .with_web_root("/usr/share/novnc");
+///     let server = ProxyServer::bind(dispatcher, settings, vec![novnc]).await?;
+///     println!("novnc proxy on {}", server.local_addrs()[0]);
+///     server.run(async { let _ = tokio::signal::ctrl_c().await; }).await
+/// }
+/// ```
 pub struct ProxyServer {
     listeners: Vec<Listener>,
     settings: Arc<ProxySettings>,

@@ -12,7 +12,7 @@ use crate::RedisTokenStore;
 #[serde(deny_unknown_fields, default)]
 pub struct RedisSettings {
     /// The Redis server (7 or later) with store = redis:
-    /// redis://[:password@]host:port/db, or rediss:// for TLS.
+    /// `redis://[:password@]host:port/db`, or `rediss://` for TLS.
     pub redis_url: String,
     /// The prefix of every key, so that deployments can share a Redis.
     pub redis_key_prefix: String,

@@ -36,6 +36,9 @@ impl FakeBackend {
     }
 
     /// Adds or replaces a server.
+    ///
+    /// # Panics
+    /// When a test thread panicked while holding the lock (poisoned).
     pub fn insert(&self, server: Server) {
         self.servers
             .lock()
@@ -44,6 +47,9 @@ impl FakeBackend {
     }
 
     /// Removes a server.
+    ///
+    /// # Panics
+    /// When a test thread panicked while holding the lock (poisoned).
     pub fn remove(&self, id: &str) {
         self.servers.lock().unwrap().remove(id);
     }
@@ -54,6 +60,9 @@ impl FakeBackend {
     }
 
     /// Makes every call wait this long first (timeouts).
+    ///
+    /// # Panics
+    /// When a test thread panicked while holding the lock (poisoned).
     pub fn set_delay(&self, delay: Option<Duration>) {
         *self.delay.lock().unwrap() = delay;
     }
@@ -187,6 +196,9 @@ impl FixedClock {
     }
 
     /// Moves the clock forward.
+    ///
+    /// # Panics
+    /// When a test thread panicked while holding the lock (poisoned).
     pub fn advance(&self, by: Duration) {
         *self.now.lock().unwrap() += by;
     }

@@ -48,6 +48,9 @@ impl RedisServer {
     }
 
     /// Kills the server and waits until it is gone.
+    ///
+    /// # Panics
+    /// When the process cannot be killed.
     pub async fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             child.kill().await.expect("kill redis-server");
@@ -55,6 +58,9 @@ impl RedisServer {
     }
 
     /// Starts a fresh (empty) server on the same port.
+    ///
+    /// # Panics
+    /// When it does not start within about five seconds.
     pub async fn restart(&mut self) {
         self.stop().await;
         let mut last = String::new();

@@ -43,7 +43,46 @@ pub enum StoreError {
 /// Where token records live, keyed by the token's SHA-256.
 ///
 /// Implementations must be safe under concurrent use from many tasks, and
-/// must treat an expired record as absent.
+/// must treat an expired record as absent. [`MemoryTokenStore`] serves one
+/// process; `consoled-store-redis` many. A new store runs
+/// `consoled_testkit::run_token_store_suite` in its tests.
+///
+/// # Example
+///
+/// A store that counts validations, in front of another:
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use consoled_core::{async_trait, StoreError, TokenHash, TokenRecord, TokenStore};
+///
+/// struct Counted<S> {
+///     inner: S,
+///     validations: AtomicU64,
+/// }
+///
+/// #[async_trait]
+/// impl<S: TokenStore> TokenStore for Counted<S> {
+///     async fn authorize(&self, record: TokenRecord) -> Result<(), StoreError> {
+///         self.inner.authorize(record).await
+///     }
+///
+///     async fn validate(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+///         self.validations.fetch_add(1, Ordering::Relaxed);
+///         self.inner.validate(hash).await
+///     }
+///
+///     async fn revoke_server(&self, instance_uuid: &str) -> Result<usize, StoreError> {
+///         self.inner.revoke_server(instance_uuid).await
+///     }
+///
+///     async fn purge_expired(&self) -> Result<usize, StoreError> {
+///         self.inner.purge_expired().await
+///     }
+/// }
+///
+/// let store = Counted { inner: consoled_core::MemoryTokenStore::new(), validations: AtomicU64::new(0) };
+/// # let _ = store;
+/// ```
 #[async_trait]
 pub trait TokenStore: Send + Sync + 'static {
     /// Stores a new record, valid until its `expires_at`.

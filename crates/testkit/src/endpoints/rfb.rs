@@ -63,6 +63,25 @@ impl std::fmt::Debug for RfbOptions {
 
 /// A VNC server on 127.0.0.1: security type None, raw encoding, a picture
 /// from its [`FrameSource`]. Malformed input closes that connection only.
+///
+/// # Example
+///
+/// A server's VNC console for a test, and the client side that checks it
+/// (through a proxy, the stream would be a [`WsIo`](crate::WsIo) instead):
+///
+/// ```
+/// use consoled_testkit::{rfb_client_handshake, RfbOptions, RfbServer};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let vm = RfbServer::start_with(RfbOptions { name: "web-1".into(), ..RfbOptions::default() }).await?;
+/// let mut tcp = tokio::net::TcpStream::connect(vm.addr()).await?;
+/// let init = rfb_client_handshake(&mut tcp).await?;
+/// assert_eq!(init.name, "web-1");
+/// assert_eq!(vm.connections(), 1);
+/// # Ok(())
+/// # }
+/// ```
 pub struct RfbServer {
     listener: Listener,
     options: Arc<RfbOptions>,
