@@ -16,6 +16,7 @@ mod record;
 mod registry;
 mod revocation;
 mod server;
+pub mod sessions;
 mod settings;
 pub mod store;
 mod token;

@@ -1,58 +1,80 @@
-//! Ending a server's consoles when its VM goes away (stopped, destroyed,
-//! migrated): its tokens in the store, and the sessions this process
-//! relays to it, as Nova's `clean_console_auths_for_instance` does for the
-//! tokens.
+//! Ending consoles: a server's (when its VM goes away, or an operator
+//! says so), its tokens in the store and the sessions relaying to it on
+//! every proxy node, as Nova's `clean_console_auths_for_instance` does for
+//! the tokens; or one session.
 
 use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
 use crate::record::TokenRecord;
+use crate::sessions::{Cut, LocalSessions, SessionDirectory};
 use crate::store::{StoreError, TokenStore};
 use crate::token::TokenHash;
 
-/// How many revocations a session may fall behind by before it stops
-/// trusting the news and asks the store about its own token instead.
-const BACKLOG: usize = 1024;
-
-/// Revokes servers' consoles: what a backend calls when it learns that a
-/// VM went away. Cheap to clone; every clone revokes for the same sessions.
+/// Revokes servers' consoles and cuts sessions: what a backend calls when
+/// it learns that a VM went away, and what the admin API calls. Cheap to
+/// clone; every clone reaches the same sessions.
 #[derive(Clone)]
 pub struct Revoker {
     store: Arc<dyn TokenStore>,
-    news: broadcast::Sender<Arc<str>>,
+    directory: Arc<dyn SessionDirectory>,
 }
 
 impl std::fmt::Debug for Revoker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Revoker")
-            .field("sessions_watching", &self.news.receiver_count())
-            .finish()
+        f.debug_struct("Revoker").finish_non_exhaustive()
     }
 }
 
 impl Revoker {
-    /// A revoker over `store`, with no session watching yet.
+    /// A revoker over `store` whose orders reach this process's sessions.
     pub fn new(store: Arc<dyn TokenStore>) -> Self {
-        let (news, _) = broadcast::channel(BACKLOG);
-        Revoker { store, news }
+        Revoker::with_directory(store, Arc::new(LocalSessions::new()))
     }
 
-    /// Voids every token of `instance_uuid` in the store, then ends this
-    /// process's sessions of that server (each watching through a
+    /// A revoker over `store` whose orders go through `directory`, so that
+    /// they reach every node sharing it.
+    pub fn with_directory(
+        store: Arc<dyn TokenStore>,
+        directory: Arc<dyn SessionDirectory>,
+    ) -> Self {
+        Revoker { store, directory }
+    }
+
+    /// Where sessions are published and orders go.
+    pub fn directory(&self) -> &Arc<dyn SessionDirectory> {
+        &self.directory
+    }
+
+    /// Voids every token of `instance_uuid` in the store, then ends every
+    /// session of that server on every node (each watching through a
     /// [`RevocationWatch`]); returns how many tokens went.
     ///
-    /// The sessions end even when the store fails: a VM that went away
+    /// The order goes out even when the store fails: a VM that went away
     /// must not keep a console open.
     ///
     /// # Errors
-    /// The store's error; the caller should try again, since new
-    /// connections with those tokens are still let in until it succeeds.
+    /// The store's or the directory's error; the caller should try again
+    /// (both steps may be repeated), since until the store succeeds new
+    /// connections with those tokens are still let in.
     pub async fn revoke_server(&self, instance_uuid: &str) -> Result<usize, StoreError> {
         let voided = self.store.revoke_server(instance_uuid).await;
-        // No receiver is no session: nothing to tell.
-        let _ = self.news.send(Arc::from(instance_uuid));
+        self.directory
+            .send(Cut::Server(instance_uuid.to_owned()))
+            .await?;
         voided
+    }
+
+    /// Ends the session `session_id`, on whichever node relays it. Its
+    /// token stays valid: the user may open the console again.
+    ///
+    /// # Errors
+    /// The directory's error.
+    pub async fn cut_session(&self, session_id: &str) -> Result<(), StoreError> {
+        self.directory
+            .send(Cut::Session(session_id.to_owned()))
+            .await
     }
 
     /// Starts listening for revocations, before a token is checked: a
@@ -61,15 +83,15 @@ impl Revoker {
     /// checked record with [`Listening::watch`].
     pub fn listen(&self) -> Listening {
         Listening {
-            news: self.news.subscribe(),
+            news: self.directory.subscribe(),
             store: Arc::clone(&self.store),
         }
     }
 }
 
-/// Revocations heard since [`Revoker::listen`], not yet bound to a record.
+/// Orders heard since [`Revoker::listen`], not yet bound to a session.
 pub struct Listening {
-    news: broadcast::Receiver<Arc<str>>,
+    news: broadcast::Receiver<Cut>,
     store: Arc<dyn TokenStore>,
 }
 
@@ -80,23 +102,26 @@ impl std::fmt::Debug for Listening {
 }
 
 impl Listening {
-    /// A watch that resolves when the server of `record` is revoked,
-    /// counting revocations heard since listening began.
-    pub fn watch(self, record: &TokenRecord) -> RevocationWatch {
+    /// A watch that resolves when the server of `record` is revoked or the
+    /// session `session_id` is cut, counting orders heard since listening
+    /// began.
+    pub fn watch(self, record: &TokenRecord, session_id: &str) -> RevocationWatch {
         RevocationWatch {
             news: self.news,
             store: self.store,
-            instance: Arc::from(record.instance_uuid.as_str()),
+            instance: record.instance_uuid.clone(),
+            session: session_id.to_owned(),
             hash: record.token_hash,
         }
     }
 }
 
-/// One session's view of revocations: see [`RevocationWatch::revoked`].
+/// One session's view of the orders: see [`RevocationWatch::revoked`].
 pub struct RevocationWatch {
-    news: broadcast::Receiver<Arc<str>>,
+    news: broadcast::Receiver<Cut>,
     store: Arc<dyn TokenStore>,
-    instance: Arc<str>,
+    instance: String,
+    session: String,
     hash: TokenHash,
 }
 
@@ -109,22 +134,24 @@ impl std::fmt::Debug for RevocationWatch {
 }
 
 impl RevocationWatch {
-    /// Resolves when the session's server is revoked. When so many
-    /// revocations came at once that some were missed, it asks the store
-    /// whether the session's token is still there, and resolves if not (a
-    /// store that cannot answer keeps the session). Cancel safe.
+    /// Resolves when the session's server is revoked or the session is
+    /// cut. When so many orders came at once that some were missed, it
+    /// asks the store whether the session's token is still there, and
+    /// resolves if not (a store that cannot answer keeps the session).
+    /// Cancel safe.
     pub async fn revoked(&mut self) {
         loop {
             match self.news.recv().await {
-                Ok(instance) if instance == self.instance => return,
+                Ok(Cut::Server(instance)) if instance == self.instance => return,
+                Ok(Cut::Session(id)) if id == self.session => return,
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     if let Ok(None) = self.store.validate(&self.hash).await {
                         return;
                     }
                 }
-                // The revoker is gone with its process's services: nothing
-                // will be revoked any more.
+                // The directory is gone with its process's services:
+                // nothing will be cut any more.
                 Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
             }
         }
@@ -172,12 +199,34 @@ mod tests {
         store.authorize(a.clone()).await.unwrap();
         store.authorize(b.clone()).await.unwrap();
         let revoker = Revoker::new(Arc::clone(&store));
-        let (mut watch_a, mut watch_b) = (revoker.listen().watch(&a), revoker.listen().watch(&b));
+        let (mut watch_a, mut watch_b) = (
+            revoker.listen().watch(&a, "s-a"),
+            revoker.listen().watch(&b, "s-b"),
+        );
         assert_eq!(revoker.revoke_server("vm-a").await.unwrap(), 1);
         assert!(resolves(&mut watch_a).await);
         assert!(!resolves(&mut watch_b).await);
         assert_eq!(store.validate(&a.token_hash).await.unwrap(), None);
         assert!(store.validate(&b.token_hash).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_cut_session_ends_alone_and_keeps_its_token() {
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryTokenStore::new());
+        let a = record("ta", "vm-a");
+        store.authorize(a.clone()).await.unwrap();
+        let revoker = Revoker::new(Arc::clone(&store));
+        let (mut cut, mut other) = (
+            revoker.listen().watch(&a, "s-1"),
+            revoker.listen().watch(&a, "s-2"),
+        );
+        revoker.cut_session("s-1").await.unwrap();
+        assert!(resolves(&mut cut).await);
+        assert!(
+            !resolves(&mut other).await,
+            "the same server's other session goes on"
+        );
+        assert!(store.validate(&a.token_hash).await.unwrap().is_some());
     }
 
     #[tokio::test]
@@ -187,7 +236,7 @@ mod tests {
         let revoker = Revoker::new(Arc::clone(&store));
         let listening = revoker.listen();
         revoker.revoke_server("vm-a").await.unwrap();
-        assert!(resolves(&mut listening.watch(&a)).await);
+        assert!(resolves(&mut listening.watch(&a, "s-a")).await);
     }
 
     #[tokio::test]
@@ -197,10 +246,12 @@ mod tests {
         store.authorize(kept.clone()).await.unwrap();
         store.authorize(gone.clone()).await.unwrap();
         let revoker = Revoker::new(Arc::clone(&store));
-        let (mut watch_kept, mut watch_gone) =
-            (revoker.listen().watch(&kept), revoker.listen().watch(&gone));
+        let (mut watch_kept, mut watch_gone) = (
+            revoker.listen().watch(&kept, "s-k"),
+            revoker.listen().watch(&gone, "s-g"),
+        );
         revoker.revoke_server("vm-gone").await.unwrap();
-        for i in 0..BACKLOG + 1 {
+        for i in 0..crate::sessions::ORDER_BACKLOG + 1 {
             revoker.revoke_server(&format!("other-{i}")).await.unwrap();
         }
         assert!(resolves(&mut watch_gone).await, "its token is gone");

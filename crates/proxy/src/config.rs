@@ -156,6 +156,15 @@ pub struct ProxySettings {
     #[serde(rename = "shutdown_grace_seconds", with = "seconds")]
     #[cfg_attr(feature = "schema", schemars(with = "u64"))]
     pub shutdown_grace: Duration,
+    /// Reverse proxies (addresses or networks, e.g. 10.0.0.0/8) whose
+    /// X-Forwarded-For names the client in the audit trail; from any other
+    /// peer the header is ignored.
+    pub trusted_proxies: Vec<String>,
+    /// This node's name in the session list (GET /admin/sessions).
+    /// Default: the host name and the process id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(example = &"proxy-1"))]
+    pub node_name: Option<String>,
 }
 
 impl ProxySettings {
@@ -233,7 +242,25 @@ impl ProxySettings {
                 ),
             ));
         }
+        crate::client_addr::parse_trusted(&self.trusted_proxies)
+            .map_err(|(i, why)| SettingError::new(format!("trusted_proxies[{i}]"), why))?;
+        if let Some(name) = &self.node_name {
+            if name.trim().is_empty() || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                return Err(SettingError::new(
+                    "node_name",
+                    "must be a non-empty name without spaces",
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// This node's name: [`node_name`](Self::node_name), else the host
+    /// name and the process id.
+    pub fn node(&self) -> String {
+        self.node_name
+            .clone()
+            .unwrap_or_else(crate::live::default_node_name)
     }
 }
 
@@ -248,6 +275,8 @@ impl Default for ProxySettings {
             max_sessions: Self::DEFAULT_MAX_SESSIONS,
             handshake_timeout: Self::DEFAULT_HANDSHAKE_TIMEOUT,
             shutdown_grace: Self::DEFAULT_SHUTDOWN_GRACE,
+            trusted_proxies: Vec::new(),
+            node_name: None,
         }
     }
 }

@@ -9,9 +9,11 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::config::ProxySettings;
+use crate::live::LiveSessions;
 use crate::pages::Pages;
 use crate::shutdown::ShutdownSignal;
 use crate::watchdog::SessionLimits;
+use ipnet::IpNet;
 
 /// How long a closing handshake may take before the connection is dropped.
 pub(crate) const CLOSE_WAIT: Duration = Duration::from_secs(5);
@@ -34,6 +36,10 @@ pub(crate) struct ListenerContext {
     pub(crate) draining: ShutdownSignal,
     /// Fires when open sessions must close (the grace period is over).
     pub(crate) closing: ShutdownSignal,
+    /// This node's sessions, as the session list shows them.
+    pub(crate) live: LiveSessions,
+    /// `trusted_proxies`, parsed.
+    pub(crate) trusted_proxies: Arc<Vec<IpNet>>,
 }
 
 impl ListenerContext {

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod client_addr;
 mod config;
 mod connection;
 mod context;
@@ -7,6 +8,7 @@ mod error;
 mod health;
 mod lane;
 mod listener;
+mod live;
 mod origin;
 mod pages;
 mod prefixed;

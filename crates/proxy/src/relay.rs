@@ -81,6 +81,24 @@ impl From<Stop> for SessionEnd {
 }
 
 impl SessionEnd {
+    /// The end as the audit trail and the metrics name it: client_closed,
+    /// backend_closed, idle, expired, revoked, shutdown, dead_peer, error.
+    pub(crate) fn label(&self) -> &'static str {
+        match self {
+            SessionEnd::ClientClosed => "client_closed",
+            SessionEnd::BackendClosed => "backend_closed",
+            SessionEnd::Idle => "idle",
+            SessionEnd::Expired => "expired",
+            SessionEnd::Revoked => "revoked",
+            SessionEnd::Shutdown => "shutdown",
+            SessionEnd::DeadPeer => "dead_peer",
+            SessionEnd::FrameTooLarge
+            | SessionEnd::ProtocolError(_)
+            | SessionEnd::ClientError(_)
+            | SessionEnd::BackendError(_) => "error",
+        }
+    }
+
     /// The close code and reason the client gets for this end, if a close
     /// frame is due. A closed or dead client gets none.
     pub(crate) fn close_frame(&self) -> Option<(u16, &'static str)> {

@@ -14,6 +14,7 @@ use crate::config::{ListenerConfig, ProxySettings};
 use crate::context::ListenerContext;
 use crate::error::ProxyError;
 use crate::listener::Listener;
+use crate::live::LiveSessions;
 use crate::pages::{default_web_root, Pages};
 use crate::shutdown::ShutdownTrigger;
 use crate::tls;
@@ -69,6 +70,13 @@ impl ProxyServer {
         if listeners.is_empty() {
             return Err(ProxyError::NoListeners);
         }
+        let trusted_proxies = Arc::new(
+            crate::client_addr::parse_trusted(&settings.trusted_proxies).unwrap_or_default(),
+        );
+        let live = LiveSessions::start(
+            &settings.node(),
+            Arc::clone(dispatcher.revoker().directory()),
+        );
         let settings = Arc::new(settings);
         let stop_accepting = ShutdownTrigger::new();
         let mut bound = Vec::with_capacity(listeners.len());
@@ -105,6 +113,8 @@ impl ProxyServer {
                 sessions: Arc::new(Semaphore::new(settings.max_sessions)),
                 draining: stop_accepting.signal(),
                 closing: close_sessions.signal(),
+                live: live.clone(),
+                trusted_proxies: Arc::clone(&trusted_proxies),
             };
             tracing::info!(
                 listener = %listen,

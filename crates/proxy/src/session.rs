@@ -16,7 +16,12 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::sync::OwnedSemaphorePermit;
 
+use consoled_core::sessions::SessionInfo;
+use consoled_core::unix_seconds;
+
+use crate::client_addr::client_of;
 use crate::context::ListenerContext;
+use crate::live::Listed;
 use crate::origin::{OriginCheck, OriginError};
 use crate::relay::{relay_websocket, RelayReport};
 use crate::reply::{empty, Body};
@@ -123,6 +128,8 @@ impl Refusal {
 
 /// A validated token with its driver and an open backend.
 pub(crate) struct Authorized {
+    /// The session's id, unique across nodes.
+    pub(crate) session_id: String,
     pub(crate) record: TokenRecord,
     pub(crate) backend: BackendStream,
     /// Ends the session when its server is revoked.
@@ -175,8 +182,10 @@ pub(crate) async fn authorize(
     let backend = guarded(&what, limit, driver.connect(&record))
         .await
         .map_err(Refusal::Unavailable)?;
+    let session_id = uuid::Uuid::new_v4().simple().to_string();
     Ok(Authorized {
-        revocation: listening.watch(&record),
+        revocation: listening.watch(&record, &session_id),
+        session_id,
         record,
         backend,
         _permit: permit,
@@ -222,9 +231,10 @@ pub(crate) async fn websocket_session<B>(
     // `Sec-WebSocket-Version`.
     let spelling = std::mem::take(request.extensions_mut());
     let token = token_from_request(&request);
+    let client = client_of(peer, request.headers(), &ctx.trusted_proxies);
     let (mut response, session) = match accept(&ctx, &request, token.as_deref()).await {
         Ok((response, authorized)) => {
-            let session = relay_upgraded(ctx.clone(), on_upgrade, authorized, peer);
+            let session = relay_upgraded(ctx.clone(), on_upgrade, authorized, client);
             (response, Some(Box::pin(session) as PendingSession))
         }
         Err(refusal) => (refusal.respond(&ctx, peer, token.as_deref()), None),
@@ -238,24 +248,24 @@ async fn relay_upgraded(
     ctx: Arc<ListenerContext>,
     on_upgrade: OnUpgrade,
     authorized: Authorized,
-    peer: SocketAddr,
+    client: String,
 ) {
     let upgraded = match on_upgrade.await {
         Ok(upgraded) => upgraded,
         Err(e) => {
-            tracing::info!(%peer, error = %e, "client left during the WebSocket handshake");
+            tracing::info!(%client, error = %e, "client left during the WebSocket handshake");
             return;
         }
     };
     let Authorized {
+        session_id,
         record,
         backend,
         revocation,
         _permit,
     } = authorized;
     let limits = ctx.limits_for(&record);
-    log_open(&ctx, peer, &record, "websocket");
-    let started = tokio::time::Instant::now();
+    let open = OpenSession::begin(&ctx, session_id, client, &record, "websocket");
     let report = relay_websocket(
         TokioIo::new(upgraded),
         backend,
@@ -265,7 +275,7 @@ async fn relay_upgraded(
         Some(revocation),
     )
     .await;
-    log_closed(&ctx, peer, &record, &report, started);
+    open.end(&ctx, &record, &report);
 }
 
 /// Checks the upgrade and the token and opens the backend: our `101` and
@@ -283,34 +293,73 @@ async fn accept<B>(
     Ok((switching_protocols(&upgrade), session))
 }
 
-pub(crate) fn log_open(ctx: &ListenerContext, peer: SocketAddr, record: &TokenRecord, front: &str) {
-    tracing::info!(
-        %peer,
-        listener = %ctx.listen,
-        console_type = %record.console_type,
-        instance = %record.instance_uuid,
-        token = %record.token_hash.fingerprint(),
-        front,
-        "console session open"
-    );
+/// A session between its opening and its end: on the node's session list,
+/// with its audit events (never the token, only its fingerprint).
+pub(crate) struct OpenSession {
+    id: String,
+    client: String,
+    started: tokio::time::Instant,
+    _listed: Listed,
 }
 
-pub(crate) fn log_closed(
-    ctx: &ListenerContext,
-    peer: SocketAddr,
-    record: &TokenRecord,
-    report: &RelayReport,
-    started: tokio::time::Instant,
-) {
-    tracing::info!(
-        %peer,
-        listener = %ctx.listen,
-        console_type = %record.console_type,
-        token = %record.token_hash.fingerprint(),
-        reason = %report.end,
-        to_backend = report.to_backend,
-        to_client = report.to_client,
-        seconds = started.elapsed().as_secs(),
-        "console session closed"
-    );
+impl OpenSession {
+    /// Lists the session and logs its opening.
+    pub(crate) fn begin(
+        ctx: &ListenerContext,
+        id: String,
+        client: String,
+        record: &TokenRecord,
+        front: &str,
+    ) -> OpenSession {
+        let minted_by = record.minted_by.as_ref();
+        tracing::info!(
+            session = %id,
+            node = %ctx.live.node(),
+            client = %client,
+            listener = %ctx.listen,
+            console_type = %record.console_type,
+            instance = %record.instance_uuid,
+            token = %record.token_hash.fingerprint(),
+            minted_by_user = minted_by.map(|m| m.user_id.as_str()),
+            minted_by_project = minted_by.map(|m| m.project_id.as_str()),
+            front,
+            "console session open"
+        );
+        let listed = ctx.live.opened(SessionInfo {
+            id: id.clone(),
+            node: ctx.live.node().to_owned(),
+            instance_uuid: record.instance_uuid.clone(),
+            console_type: record.console_type.clone(),
+            client: client.clone(),
+            started_at: unix_seconds(std::time::SystemTime::now()),
+            to_client: 0,
+            to_backend: 0,
+            minted_by: record.minted_by.clone(),
+        });
+        OpenSession {
+            id,
+            client,
+            started: tokio::time::Instant::now(),
+            _listed: listed,
+        }
+    }
+
+    /// Logs the session's end; dropping it takes it off the list.
+    pub(crate) fn end(self, ctx: &ListenerContext, record: &TokenRecord, report: &RelayReport) {
+        tracing::info!(
+            session = %self.id,
+            node = %ctx.live.node(),
+            client = %self.client,
+            listener = %ctx.listen,
+            console_type = %record.console_type,
+            instance = %record.instance_uuid,
+            token = %record.token_hash.fingerprint(),
+            reason = %report.end,
+            end = report.end.label(),
+            to_backend = report.to_backend,
+            to_client = report.to_client,
+            seconds = self.started.elapsed().as_secs(),
+            "console session closed"
+        );
+    }
 }

@@ -21,7 +21,7 @@ use crate::health::is_health_check;
 use crate::pages::is_open_redirect;
 use crate::prefixed::Prefixed;
 use crate::relay::relay_raw;
-use crate::session::{authorize, log_closed, log_open, Refusal};
+use crate::session::{authorize, OpenSession, Refusal};
 use crate::token::token_from_query;
 use crate::websocket::is_upgrade;
 
@@ -122,8 +122,14 @@ async fn tcp_session<S>(
         return;
     }
     let limits = ctx.limits_for(&session.record);
-    log_open(&ctx, peer, &session.record, "tcp");
-    let began = tokio::time::Instant::now();
+    // No headers on a raw connection: the peer is the client.
+    let open = OpenSession::begin(
+        &ctx,
+        session.session_id.clone(),
+        peer.to_string(),
+        &session.record,
+        "tcp",
+    );
     let report = relay_raw(
         stream,
         session.backend,
@@ -132,7 +138,7 @@ async fn tcp_session<S>(
         Some(session.revocation),
     )
     .await;
-    log_closed(&ctx, peer, &session.record, &report, began);
+    open.end(&ctx, &session.record, &report);
 }
 
 /// Writes `refusal` as an empty-bodied response and closes our side.

@@ -105,6 +105,68 @@ async fn revoking_a_server_closes_its_sessions_and_refuses_its_token() {
     echo_once(&mut kept, b"another server's session goes on").await;
 }
 
+/// The session directory's list, once it holds `want` sessions.
+async fn listed(proxy: &Proxy, want: usize) -> Vec<consoled_core::sessions::SessionInfo> {
+    let directory = proxy.dispatcher.revoker().directory().clone();
+    for _ in 0..500 {
+        let now = directory.list().await.unwrap();
+        if now.len() == want {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the list never held {want} sessions");
+}
+
+#[tokio::test]
+async fn sessions_are_listed_and_an_operator_cuts_one_alone() {
+    let (proxy, _echo, target) = serial_proxy(ProxyBuilder::new().settings(|s| {
+        s.trusted_proxies = vec!["127.0.0.1".into()];
+        s.node_name = Some("proxy-a".into());
+    }))
+    .await;
+    let forwarded = [("X-Forwarded-For", "198.51.100.7")];
+    let (mut first, _) = ws_connect(proxy.addr(0), &target, &forwarded)
+        .await
+        .unwrap();
+    let (mut second, _) = ws_connect(proxy.addr(0), &target, &[]).await.unwrap();
+    echo_once(&mut first, b"1").await;
+    echo_once(&mut second, b"2").await;
+    let sessions = listed(&proxy, 2).await;
+    assert!(sessions
+        .iter()
+        .all(|s| s.node == "proxy-a" && s.instance_uuid == server_id(1)));
+    let via_proxy = sessions
+        .iter()
+        .find(|s| s.client == "198.51.100.7")
+        .expect("a trusted proxy's X-Forwarded-For names the client");
+    assert!(
+        sessions.iter().any(|s| s.client.starts_with("127.0.0.1:")),
+        "{sessions:?}"
+    );
+    proxy
+        .dispatcher
+        .revoker()
+        .cut_session(&via_proxy.id)
+        .await
+        .unwrap();
+    let (code, reason) = close_frame(&mut first).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (CloseCode::Away, "console revoked")
+    );
+    // The client goes.
+    drop(first);
+    echo_once(&mut second, b"the other session goes on").await;
+    assert_eq!(
+        listed(&proxy, 1).await[0].client.split(':').next(),
+        Some("127.0.0.1")
+    );
+    // Its token was not revoked: the console opens again.
+    let (mut again, _) = ws_connect(proxy.addr(0), &target, &[]).await.unwrap();
+    echo_once(&mut again, b"3").await;
+}
+
 #[tokio::test]
 async fn idle_sessions_are_closed() {
     let builder = ProxyBuilder::new().settings(|s| {
