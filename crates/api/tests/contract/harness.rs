@@ -29,7 +29,8 @@ pub const OTHER: &str = "0b8a3f1e-1111-4c4c-8888-000000000002";
 pub const BUILDING: &str = "0b8a3f1e-1111-4c4c-8888-000000000003";
 /// A server being deleted.
 pub const DELETING: &str = "0b8a3f1e-1111-4c4c-8888-000000000004";
-pub const STOPPED: &str = "0b8a3f1e-1111-4c4c-8888-000000000005";
+/// A server that is shut off.
+pub const STOPPED: &str = "0b8a3f1e-1111-4c4c-8888-000000000006";
 /// A server with no console at all.
 pub const BARE: &str = "0b8a3f1e-1111-4c4c-8888-000000000005";
 
