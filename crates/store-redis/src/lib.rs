@@ -4,9 +4,11 @@ mod bounded;
 mod codec;
 mod keys;
 mod purge;
+mod sessions;
 mod settings;
 mod store;
 
+pub use sessions::RedisSessions;
 pub use settings::RedisSettings;
 pub use store::RedisTokenStore;
 

@@ -4,6 +4,7 @@ mod layout;
 mod outage;
 mod purge;
 mod revoke;
+mod sessions;
 mod suite;
 mod support;
 
