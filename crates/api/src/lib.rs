@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod actions;
+mod admin;
 mod auth_tokens;
 mod body;
 mod consoles;
@@ -21,6 +22,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
+pub use admin::admin_router;
 pub use body::MAX_BODY_BYTES;
 pub use errors::ApiError;
 pub use identity::{Caller, CallerRejection, IdentityProvider, NoAuth};
