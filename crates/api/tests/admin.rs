@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use consoled_api::{admin_router, ApiState, NoAuth};
-use consoled_core::sessions::{Cut, SessionDirectory, SessionInfo};
+use consoled_core::sessions::{Cut, SessionInfo};
 use consoled_core::{
     ConnectInfo, DispatchSettings, Dispatcher, MemoryTokenStore, Registry, Token, TokenRecord,
     TokenStore,

@@ -12,6 +12,8 @@ use std::time::Duration;
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
+use crate::config::LogFormat;
+
 /// Lines queued for the writer before new ones are dropped: a fraction of
 /// a second of the busiest API's lines, a bounded amount of memory.
 const QUEUE_LINES: usize = 32 * 1024;
@@ -27,9 +29,9 @@ pub struct Logging {
     dropped: ErrorCounter,
 }
 
-/// Starts logging to standard error, filtered by `RUST_LOG` (default
-/// `info`).
-pub fn init() -> Logging {
+/// Starts logging to standard error in `format`, filtered by `RUST_LOG`
+/// (default `info`).
+pub fn init(format: LogFormat) -> Logging {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let (writer, guard) = NonBlockingBuilder::default()
         .buffered_lines_limit(QUEUE_LINES)
@@ -37,11 +39,21 @@ pub fn init() -> Logging {
         .thread_name("consoled-log")
         .finish(stderr_in_batches());
     let dropped = writer.error_counter();
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
-        .with_ansi(false)
-        .init();
+        .with_ansi(false);
+    match format {
+        LogFormat::Text => builder.init(),
+        // The event's fields as top-level keys, beside time, level and
+        // message: what a log pipeline indexes.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
     Logging {
         guard: Some(guard),
         dropped,

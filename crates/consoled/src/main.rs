@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+use crate::config::LogFormat;
 use crate::serve::Roles;
 
 /// Every request allocates on one worker thread and often frees on the
@@ -60,17 +61,21 @@ fn main() -> ExitCode {
                 proxy: true,
             },
         ),
-        Command::Demo(options) => block_on(demo::run(options)),
+        Command::Demo(options) => block_on(LogFormat::Text, demo::run(options)),
     }
 }
 
 fn serve_roles(config: &std::path::Path, roles: Roles) -> ExitCode {
-    block_on(serve::run(config, roles))
+    let log = config::log_settings(config);
+    block_on(log.format, serve::run(config, roles))
 }
 
-/// Runs `work` on a fresh multi-threaded runtime, with logging.
-fn block_on(work: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
-    let logging = logging::init();
+/// Runs `work` on a fresh multi-threaded runtime, with logging in `format`.
+fn block_on(
+    format: LogFormat,
+    work: impl std::future::Future<Output = Result<(), String>>,
+) -> ExitCode {
+    let logging = logging::init(format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use consoled_backend_libvirt::LibvirtBackend;
 use consoled_core::{Dispatcher, MemoryTokenStore, Revoker, ServerBackend, TokenStore};
 use consoled_proxy::{ListenerConfig, ProxyServer, ProxySettings};
-use consoled_store_redis::RedisTokenStore;
+use consoled_store_redis::{RedisSessions, RedisTokenStore};
 use tokio::task::JoinSet;
 
 use crate::config::{self, AuthMode, BackendKind, Loaded, StoreKind, TokensSection};
@@ -72,7 +72,7 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
         "configuration loaded"
     );
     let store = token_store(config_path, &loaded.config.tokens).await?;
-    let revoker = Revoker::new(Arc::clone(&store));
+    let revoker = revoker(config_path, &loaded.config.tokens, &store)?;
     let backend = server_backend(config_path, &loaded, inventory, &revoker).await?;
     let dispatcher = Dispatcher::new(Arc::new(registry), backend, store, loaded.settings.clone())
         .with_revoker(revoker);
@@ -149,6 +149,34 @@ async fn server_backend(
                 .await
                 .map_err(|e| format!("{}: backend: {e}", config_path.display()))?;
             Ok(Arc::new(backend))
+        }
+    }
+}
+
+/// What revokes servers and cuts sessions: through this process alone
+/// with the memory store, through Redis (every node sharing it) with the
+/// Redis store.
+///
+/// # Errors
+/// An unusable Redis URL, naming the file and key.
+fn revoker(
+    config_path: &Path,
+    tokens: &TokensSection,
+    store: &Arc<dyn TokenStore>,
+) -> Result<Revoker, String> {
+    match tokens.store.store {
+        StoreKind::Memory => Ok(Revoker::new(Arc::clone(store))),
+        StoreKind::Redis => {
+            let directory = RedisSessions::connect_lazy(
+                &tokens.redis.redis_url,
+                &tokens.redis.redis_key_prefix,
+                RedisTokenStore::DEFAULT_TIMEOUT,
+            )
+            .map_err(|e| format!("{}: tokens.redis_url: {e}", config_path.display()))?;
+            Ok(Revoker::with_directory(
+                Arc::clone(store),
+                Arc::new(directory),
+            ))
         }
     }
 }

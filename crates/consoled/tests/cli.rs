@@ -74,6 +74,8 @@ fn serve_help_documents_every_key() {
         "max_sessions",
         "handshake_timeout_seconds",
         "shutdown_grace_seconds",
+        "trusted_proxies",
+        "node_name",
         "[[proxy.listeners]]",
         "types",
         "web_root",
@@ -98,6 +100,9 @@ fn serve_help_documents_every_key() {
         "ws://127.0.0.1:6083/",
         "http://127.0.0.1:6090/",
         "http://127.0.0.1:13002/nova",
+        "[log]",
+        "format",
+        "json",
         "RUST_LOG",
     ] {
         assert!(help.contains(key), "serve --help does not mention {key}");
@@ -287,7 +292,20 @@ fn every_refusable_key_is_named_as_written() {
             "[backend]\nkind = \"libvirt\"\n".into(),
             check("backend.default_project_id") + "missing",
         ),
+        // [log]
+        (
+            "[log]\nformat = \"xml\"\n".into(),
+            parse(2, "[log]", "log.format"),
+        ),
         // [proxy]
+        (
+            "[proxy]\ntrusted_proxies = [\"10.0.0.0/8\", \"proxy.example\"]\n".into(),
+            check("proxy.trusted_proxies[1]") + "\"proxy.example\" is neither",
+        ),
+        (
+            "[proxy]\nnode_name = \"two words\"\n".into(),
+            check("proxy.node_name"),
+        ),
         (
             "[proxy]\nallowed_origins = \"*\"\n".into(),
             parse(2, "[proxy]", "proxy.allowed_origins"),

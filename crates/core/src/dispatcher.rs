@@ -68,6 +68,12 @@ impl std::fmt::Debug for Console {
     }
 }
 
+/// What the audit event of a minted console says about its token.
+struct Minted {
+    fingerprint: String,
+    expires_at: u64,
+}
+
 /// Picks the driver for a request and runs both halves of the console flow.
 ///
 /// Cheap to clone: one `Arc`, so that the state every request clones costs
@@ -210,11 +216,21 @@ impl Dispatcher {
             .instrument(span.clone())
             .await;
         span.in_scope(|| match &result {
-            Ok(_) => tracing::info!("console created"),
+            // The audit event of a console: who minted which token (by its
+            // fingerprint) for which server, valid until when.
+            Ok((_, minted)) => tracing::info!(
+                instance = server_id,
+                console_type,
+                user = %identity.user_id,
+                project = %identity.project_id,
+                token = %minted.fingerprint,
+                expires_at = minted.expires_at,
+                "console created"
+            ),
             Err(e) if e.is_server_fault() => tracing::error!(error = %e, "console not created"),
             Err(e) => tracing::info!(status = e.status(), error = %e, "console refused"),
         });
-        result
+        result.map(|(console, _)| console)
     }
 
     async fn create_console_inner(
@@ -223,7 +239,7 @@ impl Dispatcher {
         server_id: &str,
         protocol: &str,
         console_type: &str,
-    ) -> Result<Console, ConsoleError> {
+    ) -> Result<(Console, Minted), ConsoleError> {
         let limit = self.parts.settings.call_timeout;
         let server = self.visible_server(identity, server_id).await?;
         if !identity.can_create_console(&server.project_id) {
@@ -276,17 +292,20 @@ impl Dispatcher {
                 project_id: identity.project_id.clone(),
             }),
         };
-        let hash = record.token_hash;
+        let minted = Minted {
+            fingerprint: record.token_hash.fingerprint(),
+            expires_at: record.expires_at,
+        };
         guarded("token store", limit, async {
             self.parts.store.authorize(record).await.map_err(store_down)
         })
         .await?;
-        tracing::debug!(token = %hash.fingerprint(), "token stored");
-        Ok(Console {
+        let console = Console {
             protocol: protocol.to_owned(),
             console_type: console_type.to_owned(),
             url,
-        })
+        };
+        Ok((console, minted))
     }
 
     /// The server if it exists and `identity` may see it.

@@ -34,6 +34,7 @@ const SECTIONS: &[&str] = &[
     "proxy",
     "keystone_authtoken",
     "vnc",
+    "log",
 ];
 
 /// Reads a whole file.
@@ -50,6 +51,7 @@ pub fn parse(path: &Path, source: &str) -> Result<Config, String> {
         match key.get_ref().as_ref() {
             "api" => config.api = whole::<ApiSettings>(value).map_err(|e| fail(e, "api"))?,
             "consoles" => config.consoles = whole(value).map_err(|e| fail(e, "consoles"))?,
+            "log" => config.log = whole(value).map_err(|e| fail(e, "log"))?,
             "keystone_authtoken" => {
                 config.keystone_authtoken =
                     whole(value).map_err(|e| fail(e, "keystone_authtoken"))?;

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::fields::keys_of;
-use super::{ApiSettings, BackendSettings, StoreChoice};
+use super::{ApiSettings, BackendSettings, LogSettings, StoreChoice};
 
 /// One struct's keys as the help shows them.
 struct Part {
@@ -82,6 +82,11 @@ fn sections() -> Vec<Section> {
             header: "[keystone_authtoken]",
             note: "with [api] auth = \"keystone\"; keystonemiddleware's keys, as in nova.conf",
             parts: vec![part::<KeystoneSettings>()],
+        },
+        Section {
+            header: "[log]",
+            note: "",
+            parts: vec![part::<LogSettings>()],
         },
     ]
 }

@@ -9,6 +9,7 @@
 //! | `[backend]` | this binary ([`BackendSettings`]: `kind`, `inventory`), consoled-backend-libvirt (`libvirt_uris`, `default_project_id`) |
 //! | `[proxy]`, `[[proxy.listeners]]` | consoled-proxy ([`ProxySettings`], [`ListenerConfig`]) |
 //! | `[vnc]` | consoled-rfb ([`VncSettings`]) |
+//! | `[log]` | this binary ([`LogSettings`]) |
 //!
 //! Every key is defined once, in its struct; [`compose`] reads the file
 //! into them (refusing unknown keys with their line), [`Config::validate`]
@@ -47,6 +48,8 @@ pub struct Config {
     pub proxy: ProxySection,
     /// `[keystone_authtoken]`, with `[api] auth = "keystone"`.
     pub keystone_authtoken: KeystoneSettings,
+    /// `[log]`.
+    pub log: LogSettings,
     /// `[vnc]`: security between the proxy and VNC servers.
     pub vnc: VncSettings,
 }
@@ -85,6 +88,46 @@ pub enum AuthMode {
     /// Keystone tokens, validated with `[keystone_authtoken]`.
     #[serde(rename = "keystone")]
     Keystone,
+}
+
+/// `[log]`: how the process writes its log (standard error).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// text: one line per event, for people; json: one JSON object per
+    /// line with the event's fields as keys (the audit trail's consoles
+    /// and sessions included), for log pipelines. RUST_LOG filters either.
+    pub format: LogFormat,
+}
+
+/// `[log] format`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
+)]
+pub enum LogFormat {
+    /// Lines of text.
+    #[default]
+    #[serde(rename = "text")]
+    Text,
+    /// One JSON object per line.
+    #[serde(rename = "json")]
+    Json,
+}
+
+/// The `[log]` section of the file at `path`, read before anything else
+/// (the log must exist before the rest is checked, and reports it); a file
+/// that cannot be read or parsed gives the default, and the full load
+/// names the fault.
+pub fn log_settings(path: &Path) -> LogSettings {
+    let Ok(source) = std::fs::read_to_string(path) else {
+        return LogSettings::default();
+    };
+    source
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("log"))
+        .and_then(|log| log.try_into().ok())
+        .unwrap_or_default()
 }
 
 /// `[tokens]`: four owners, one table.

@@ -108,7 +108,10 @@ impl Served {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(at) = line.find("listening on http://") {
-                    let _ = tx.send(line[at + "listening on ".len()..].trim().to_owned());
+                    // A text line ends with the URL; a JSON one quotes it.
+                    let rest = &line[at + "listening on ".len()..];
+                    let url = rest.split(['"', ' ']).next().unwrap_or(rest);
+                    let _ = tx.send(url.trim().to_owned());
                 } else if command_is_proxy && line.contains("console proxy listening") {
                     let _ = tx.send(String::new());
                 }
