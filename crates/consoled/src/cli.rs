@@ -83,4 +83,7 @@ pub enum Command {
     /// List the linked console drivers: protocol, type, crate, first
     /// microversion, front.
     Drivers,
+    /// List the live console sessions of every proxy node, cut one, or
+    /// revoke a server's consoles, through the admin API.
+    Sessions(crate::sessions_cmd::SessionsOptions),
 }

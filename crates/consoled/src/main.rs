@@ -13,6 +13,7 @@ mod inventory;
 mod linked;
 mod logging;
 mod serve;
+mod sessions_cmd;
 mod shutdown;
 mod toml_error;
 
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
             },
         ),
         Command::Demo(options) => block_on(LogFormat::Text, demo::run(options)),
+        Command::Sessions(options) => block_on(LogFormat::Text, sessions_cmd::run(options)),
     }
 }
 
