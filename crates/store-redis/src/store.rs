@@ -45,20 +45,29 @@ return gone
 
 /// Takes a place for a token in its project's set, unless the project
 /// holds `cap` live tokens already: drops the set's expired members, then
-/// adds the token with its expiry as score, and keeps the set alive as long
-/// as its newest member. Returns 1 when the place was taken, 0 when the
-/// project is at its cap. KEYS[1] is the project's sorted set; ARGV: now,
-/// cap, the token hash, its expiry.
+/// adds the token with its expiry as score, and keeps the set alive a
+/// while past its newest member (ARGV[5]). Returns 1 when the place was
+/// taken, 0 when the project is at its cap. KEYS[1] is the project's
+/// sorted set; ARGV: now, cap, the token hash, its expiry, the set's
+/// expiry.
+///
+/// Members are dropped by the store's clock (ARGV[1]); the set outlives
+/// them by [`QUOTA_GRACE_SECONDS`] of Redis's clock, so that Redis does
+/// not drop, with a member Redis counts expired, a set whose other places
+/// a node lagging behind Redis's clock still counts.
 pub(crate) const QUOTA_SCRIPT: &str = r"
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if not redis.call('ZSCORE', KEYS[1], ARGV[3]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
   return 0
 end
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
-redis.call('EXPIREAT', KEYS[1], ARGV[4], 'NX')
-redis.call('EXPIREAT', KEYS[1], ARGV[4], 'GT')
+redis.call('EXPIREAT', KEYS[1], ARGV[5], 'NX')
+redis.call('EXPIREAT', KEYS[1], ARGV[5], 'GT')
 return 1
 ";
+
+/// How long a project's quota set outlives its newest member.
+const QUOTA_GRACE_SECONDS: u64 = 60;
 
 /// A [`TokenStore`] on Redis, shared by every API and proxy node that
 /// connects to the same Redis with the same key prefix.
@@ -281,6 +290,7 @@ impl RedisTokenStore {
                 .arg(limit)
                 .arg(hex)
                 .arg(record.expires_at)
+                .arg(record.expires_at + QUOTA_GRACE_SECONDS)
                 .query_async(&mut conn),
         )
         .await?;
