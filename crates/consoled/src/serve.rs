@@ -156,7 +156,7 @@ async fn server_backend(
 /// The token store `[tokens]` names, with its background purge running.
 ///
 /// # Errors
-/// An unusable Redis URL, naming the file and key. A Redis that is down at
+/// Unusable Redis settings (a URL, a PEM file), naming the file and key. A Redis that is down at
 /// start-up is only logged: requests get 503 until it answers, so nodes
 /// may start in any order.
 async fn token_store(
@@ -166,13 +166,17 @@ async fn token_store(
     let store: Arc<dyn TokenStore> = match tokens.store.store {
         StoreKind::Memory => Arc::new(MemoryTokenStore::with_limits(tokens.limits)),
         StoreKind::Redis => {
-            let url = &tokens.redis.redis_url;
+            // First, so that unusable settings (a URL, a PEM file) are
+            // refused as the configuration error they are, not logged as a
+            // Redis that is down.
+            let target = tokens
+                .redis
+                .target()
+                .map_err(|e| format!("{}: {}", config_path.display(), e.under("tokens")))?;
             let timeout = RedisTokenStore::DEFAULT_TIMEOUT;
-            // First, so that an unusable URL is refused as the
-            // configuration error it is, not logged as a Redis that is down.
-            let lazy = RedisTokenStore::connect_lazy(url, timeout)
-                .map_err(|e| format!("{}: tokens.redis_url: {e}", config_path.display()))?;
-            let store = match RedisTokenStore::connect_with_timeout(url, timeout).await {
+            let lazy = RedisTokenStore::connect_target_lazy(&target, timeout)
+                .map_err(|e| format!("{}: tokens: {e}", config_path.display()))?;
+            let store = match RedisTokenStore::connect_target(&target, timeout).await {
                 Ok(store) => store,
                 Err(e) => {
                     tracing::warn!(error = %e, "Redis does not answer yet; console requests get 503 until it does");

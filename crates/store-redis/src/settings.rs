@@ -32,13 +32,16 @@ pub struct RedisSettings {
     /// certificate, instead of the system's roots (relative to the
     /// configuration file).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(example = &"redis-ca.pem"))]
     pub redis_ca_cert: Option<PathBuf>,
     /// With `rediss://`: a PEM client certificate (chain) to present, for
     /// a Redis with `tls-auth-clients yes`; needs `redis_client_key`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(example = &"redis-client.pem"))]
     pub redis_client_cert: Option<PathBuf>,
     /// The PEM private key of `redis_client_cert`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(example = &"redis-client-key.pem"))]
     pub redis_client_key: Option<PathBuf>,
 }
 
