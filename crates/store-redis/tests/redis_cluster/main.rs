@@ -2,6 +2,7 @@
 //! every test of this binary (each test under its own key prefix).
 
 mod layout;
+mod pubsub;
 mod revoke;
 mod suite;
 
