@@ -22,14 +22,10 @@ use crate::connection::RedisConnection;
 /// registry of live sessions) connect the same way.
 #[derive(Clone)]
 pub struct RedisTarget {
-    nodes: Nodes,
+    /// The one server, or the cluster's seed nodes.
+    nodes: Vec<ConnectionInfo>,
+    cluster: bool,
     certs: Option<TlsCertificates>,
-}
-
-#[derive(Clone)]
-enum Nodes {
-    Standalone(ConnectionInfo),
-    Cluster(Vec<ConnectionInfo>),
 }
 
 impl RedisTarget {
@@ -45,7 +41,8 @@ impl RedisTarget {
             .into_connection_info()
             .map_err(|e| unavailable("connect", &e))?;
         Ok(RedisTarget {
-            nodes: Nodes::Standalone(info),
+            nodes: vec![info],
+            cluster: false,
             certs: None,
         })
     }
@@ -64,7 +61,8 @@ impl RedisTarget {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| unavailable("connect", &e))?;
         let target = RedisTarget {
-            nodes: Nodes::Cluster(nodes),
+            nodes,
+            cluster: true,
             certs: None,
         };
         // The builder checks that the nodes agree; nothing connects yet.
@@ -88,12 +86,12 @@ impl RedisTarget {
                 "redis connect: certificates need a rediss:// URL".into(),
             ));
         }
-        if let Nodes::Standalone(info) = &self.nodes {
-            redis::Client::build_with_tls(info.clone(), certs.clone())
+        if !self.cluster {
+            redis::Client::build_with_tls(self.nodes[0].clone(), certs.clone())
                 .map_err(|e| unavailable("connect", &e))?;
         }
         self.certs = Some(certs);
-        if let Nodes::Cluster(_) = &self.nodes {
+        if self.cluster {
             self.cluster_builder(Duration::from_secs(1))
                 .build()
                 .map_err(|e| unavailable("connect", &e))?;
@@ -103,7 +101,7 @@ impl RedisTarget {
 
     /// Whether this names a Redis Cluster.
     pub fn is_cluster(&self) -> bool {
-        matches!(self.nodes, Nodes::Cluster(_))
+        self.cluster
     }
 
     /// Whether the connections use TLS (`rediss://`).
@@ -164,8 +162,8 @@ impl RedisTarget {
         if self.is_tls() {
             install_crypto_provider();
         }
-        match &self.nodes {
-            Nodes::Standalone(info) => {
+        match self.nodes.first() {
+            Some(info) if !self.cluster => {
                 let mut info = info.clone();
                 if pushes.is_some() {
                     let redis = info
@@ -197,7 +195,7 @@ impl RedisTarget {
                     .map_err(|e| unavailable("connect", &e))?;
                 Ok(RedisConnection::Standalone(conn))
             }
-            Nodes::Cluster(_) => {
+            _ => {
                 let mut builder = self.cluster_builder(timeout);
                 let mut config = ClusterConfig::new()
                     .set_connection_timeout(timeout)
@@ -231,10 +229,7 @@ impl RedisTarget {
     }
 
     fn infos(&self) -> &[ConnectionInfo] {
-        match &self.nodes {
-            Nodes::Standalone(info) => std::slice::from_ref(info),
-            Nodes::Cluster(nodes) => nodes,
-        }
+        &self.nodes
     }
 }
 
