@@ -167,12 +167,16 @@ fn revoker(
     match tokens.store.store {
         StoreKind::Memory => Ok(Revoker::new(Arc::clone(store))),
         StoreKind::Redis => {
+            let target = tokens
+                .redis
+                .target()
+                .map_err(|e| format!("{}: {}", config_path.display(), e.under("tokens")))?;
             let directory = RedisSessions::connect_lazy(
-                &tokens.redis.redis_url,
+                &target,
                 &tokens.redis.redis_key_prefix,
                 RedisTokenStore::DEFAULT_TIMEOUT,
             )
-            .map_err(|e| format!("{}: tokens.redis_url: {e}", config_path.display()))?;
+            .map_err(|e| format!("{}: tokens: {e}", config_path.display()))?;
             Ok(Revoker::with_directory(
                 Arc::clone(store),
                 Arc::new(directory),
@@ -184,7 +188,7 @@ fn revoker(
 /// The token store `[tokens]` names, with its background purge running.
 ///
 /// # Errors
-/// An unusable Redis URL, naming the file and key. A Redis that is down at
+/// Unusable Redis settings (a URL, a PEM file), naming the file and key. A Redis that is down at
 /// start-up is only logged: requests get 503 until it answers, so nodes
 /// may start in any order.
 async fn token_store(
@@ -194,13 +198,17 @@ async fn token_store(
     let store: Arc<dyn TokenStore> = match tokens.store.store {
         StoreKind::Memory => Arc::new(MemoryTokenStore::with_limits(tokens.limits)),
         StoreKind::Redis => {
-            let url = &tokens.redis.redis_url;
+            // First, so that unusable settings (a URL, a PEM file) are
+            // refused as the configuration error they are, not logged as a
+            // Redis that is down.
+            let target = tokens
+                .redis
+                .target()
+                .map_err(|e| format!("{}: {}", config_path.display(), e.under("tokens")))?;
             let timeout = RedisTokenStore::DEFAULT_TIMEOUT;
-            // First, so that an unusable URL is refused as the
-            // configuration error it is, not logged as a Redis that is down.
-            let lazy = RedisTokenStore::connect_lazy(url, timeout)
-                .map_err(|e| format!("{}: tokens.redis_url: {e}", config_path.display()))?;
-            let store = match RedisTokenStore::connect_with_timeout(url, timeout).await {
+            let lazy = RedisTokenStore::connect_target_lazy(&target, timeout)
+                .map_err(|e| format!("{}: tokens: {e}", config_path.display()))?;
+            let store = match RedisTokenStore::connect_target(&target, timeout).await {
                 Ok(store) => store,
                 Err(e) => {
                     tracing::warn!(error = %e, "Redis does not answer yet; console requests get 503 until it does");

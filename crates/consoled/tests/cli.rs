@@ -64,7 +64,11 @@ fn serve_help_documents_every_key() {
         "libvirt_uris",
         "default_project_id",
         "redis_url",
+        "redis_cluster_urls",
         "redis_key_prefix",
+        "redis_ca_cert",
+        "redis_client_cert",
+        "redis_client_key",
         "[proxy]",
         "allowed_origins",
         "enforce_session_timeout",
@@ -237,6 +241,40 @@ fn every_refusable_key_is_named_as_written() {
         (
             "[tokens]\nredis_key_prefix = []\n".into(),
             parse(2, "[tokens]", "tokens.redis_key_prefix"),
+        ),
+        (
+            "[tokens]\nredis_cluster_urls = \"redis://h:1\"\n".into(),
+            parse(2, "[tokens]", "tokens.redis_cluster_urls"),
+        ),
+        (
+            "[tokens]\nstore = \"redis\"\nredis_cluster_urls = [\"redis://h:1\", \"nonsense\"]\n".into(),
+            check("tokens.redis_cluster_urls[1]"),
+        ),
+        (
+            "[tokens]\nstore = \"redis\"\nredis_url = \"redis://h:1/\"\nredis_cluster_urls = [\"redis://h:1\"]\n"
+                .into(),
+            check("tokens.redis_cluster_urls") + "name either",
+        ),
+        (
+            "[tokens]\nredis_ca_cert = 1\n".into(),
+            parse(2, "[tokens]", "tokens.redis_ca_cert"),
+        ),
+        (
+            "[tokens]\nstore = \"redis\"\nredis_ca_cert = \"ca.pem\"\n".into(),
+            check("tokens.redis_ca_cert") + "needs a rediss:// URL",
+        ),
+        (
+            "[tokens]\nredis_client_cert = 1\n".into(),
+            parse(2, "[tokens]", "tokens.redis_client_cert"),
+        ),
+        (
+            "[tokens]\nstore = \"redis\"\nredis_url = \"rediss://h:1/\"\nredis_client_cert = \"c.pem\"\n"
+                .into(),
+            check("tokens.redis_client_key") + "missing",
+        ),
+        (
+            "[tokens]\nredis_client_key = 1\n".into(),
+            parse(2, "[tokens]", "tokens.redis_client_key"),
         ),
         // [consoles.<type>]
         (
@@ -511,6 +549,26 @@ fn unusable_redis_url_is_refused_naming_file_and_key() {
         SERVER,
     );
     assert!(line.contains("consoled.toml: tokens.redis_url: "), "{line}");
+}
+
+#[test]
+fn redis_tls_files_are_read_from_the_config_folder_and_named_by_key() {
+    let line = refused(
+        &format!(
+            "[tokens]\nstore = \"redis\"\nredis_url = \"rediss://:hunter2@127.0.0.1:1/\"\n\
+             redis_ca_cert = \"missing-ca.pem\"\n{GOOD}"
+        ),
+        SERVER,
+    );
+    assert!(
+        line.contains("consoled.toml: tokens.redis_ca_cert: "),
+        "{line}"
+    );
+    assert!(
+        line.contains("-refused/missing-ca.pem"),
+        "not resolved against the config folder: {line}"
+    );
+    assert!(!line.contains("hunter2"), "{line}");
 }
 
 #[test]

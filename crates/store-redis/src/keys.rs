@@ -1,5 +1,10 @@
 //! How records are named in Redis.
 
+/// What a revoked token's record becomes in a Redis Cluster: not JSON, so
+/// never mistaken for a record, and kept until the token's expiry so that
+/// a write racing the revocation cannot bring the token back.
+pub(crate) const TOMBSTONE: &str = "revoked";
+
 /// The key names of one store, all under one prefix.
 #[derive(Debug, Clone)]
 pub(crate) struct Keys {

@@ -1,30 +1,34 @@
 //! The session directory on Redis: every proxy node's live sessions, and
 //! cut orders through pub/sub, for nodes that share one Redis.
 //!
-//! Keys (every command touches one key, so a Redis Cluster serves it
-//! too): `<prefix>sessions:<node>`, a hash of the node's sessions (id to
-//! JSON) that expires unless the node beats; `<prefix>session-nodes`, a
-//! sorted set of nodes scored by when their listing expires. Orders are
-//! JSON on the channel `<prefix>cuts`.
+//! Keys, all behind the hash tag `{sessions}` so that a Redis Cluster
+//! keeps them in one slot and a heartbeat is one round trip:
+//! `<prefix>{sessions}:node:<node>`, a hash of the node's sessions (id to
+//! JSON) that expires unless the node beats; `<prefix>{sessions}:nodes`,
+//! a sorted set of nodes scored by when their listing expires. Orders are
+//! JSON on the channel `<prefix>cuts` (a cluster carries a message to
+//! every node).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use consoled_core::sessions::{sort, Cut, SessionDirectory, SessionInfo, ORDER_BACKLOG};
 use consoled_core::{unix_seconds, StoreError};
-use futures_util::StreamExt;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tokio::sync::broadcast;
+use redis::{PushInfo, PushKind, Value};
+use tokio::sync::{broadcast, mpsc};
 
-use crate::bounded::{bounded, unavailable};
+use crate::bounded::bounded;
+use crate::connection::RedisConnection;
+use crate::target::RedisTarget;
 
-/// How long the subscriber waits before subscribing again after Redis
-/// went away.
+/// How long the subscriber waits before trying to subscribe again while
+/// Redis is away at start-up (after that, the connection renews its
+/// subscription whenever it reconnects).
 const RESUBSCRIBE_AFTER: Duration = Duration::from_millis(500);
 
 /// A [`SessionDirectory`] on Redis.
 pub struct RedisSessions {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     prefix: String,
     timeout: Duration,
     orders: broadcast::Sender<Cut>,
@@ -39,30 +43,29 @@ impl std::fmt::Debug for RedisSessions {
 }
 
 impl RedisSessions {
-    /// A directory on the Redis at `url`, its keys under `prefix` (the
-    /// token store's), connecting on first use and subscribing to orders
-    /// in a task of its own that subscribes again whenever Redis comes
-    /// back. `timeout` bounds each operation.
+    /// A directory on the Redis (server or cluster) of `target`, its keys
+    /// under `prefix` (the token store's), connecting on first use and
+    /// hearing orders on a connection of its own that renews its
+    /// subscription whenever it reconnects. `timeout` bounds each
+    /// operation.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when the URL is invalid.
+    /// [`StoreError::Unavailable`] when a connection cannot be set up.
     ///
     /// # Panics
     /// Outside a Tokio runtime.
-    pub fn connect_lazy(url: &str, prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
-        // The URL may hold a password: errors name only the operation.
-        let client = redis::Client::open(url).map_err(|e| unavailable("connect", &e))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(2)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
-            .map_err(|e| unavailable("connect", &e))?;
+    pub fn connect_lazy(
+        target: &RedisTarget,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let conn = target.connect_lazy(timeout)?;
+        let (pushes, heard) = mpsc::unbounded_channel();
+        let listener = target.connect_with_pushes(timeout, pushes)?;
         let orders = broadcast::channel(ORDER_BACKLOG).0;
         tokio::spawn(subscribe(
-            client,
+            listener,
+            heard,
             format!("{prefix}cuts"),
             orders.downgrade(),
         ));
@@ -75,11 +78,11 @@ impl RedisSessions {
     }
 
     fn node_key(&self, node: &str) -> String {
-        format!("{}sessions:{node}", self.prefix)
+        format!("{}{{sessions}}:node:{node}", self.prefix)
     }
 
     fn nodes_key(&self) -> String {
-        format!("{}session-nodes", self.prefix)
+        format!("{}{{sessions}}:nodes", self.prefix)
     }
 }
 
@@ -190,49 +193,76 @@ impl SessionDirectory for RedisSessions {
     }
 }
 
-/// Hears `channel` for as long as the directory lives, passing every
-/// order on to the node's sessions; subscribes again after Redis went
-/// away. An order sent while no subscription stood is lost, and the
-/// revoked tokens still refuse new connections.
-async fn subscribe(client: redis::Client, channel: String, orders: broadcast::WeakSender<Cut>) {
+/// Subscribes `listener` to `channel`, then passes every order heard on
+/// to the node's sessions, for as long as the directory lives, subscribing
+/// again after Redis went away. An order sent while the connection is down
+/// is lost; the revoked tokens still refuse new connections.
+async fn subscribe(
+    mut listener: RedisConnection,
+    mut heard: mpsc::UnboundedReceiver<PushInfo>,
+    channel: String,
+    orders: broadcast::WeakSender<Cut>,
+) {
+    if !subscribed(&mut listener, &channel, &orders).await {
+        return;
+    }
+    while let Some(push) = heard.recv().await {
+        let Some(sender) = orders.upgrade() else {
+            return;
+        };
+        match push.kind {
+            // The connection reconnects (and renews what it subscribed to)
+            // on its next command: give it one.
+            PushKind::Disconnection => {
+                drop(sender);
+                tracing::warn!("Redis went away; hearing session cut orders again when it is back");
+                if !subscribed(&mut listener, &channel, &orders).await {
+                    return;
+                }
+            }
+            PushKind::Message => {
+                let Some(Value::BulkString(payload)) = push.data.last() else {
+                    continue;
+                };
+                match serde_json::from_slice::<Cut>(payload) {
+                    Ok(cut) => {
+                        let _ = sender.send(cut);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "a cut order that does not parse"),
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Subscribes `listener` to `channel`, trying again while Redis is away;
+/// false when the directory went meanwhile.
+async fn subscribed(
+    listener: &mut RedisConnection,
+    channel: &str,
+    orders: &broadcast::WeakSender<Cut>,
+) -> bool {
     let mut failing = false;
     loop {
-        if orders.upgrade().is_none() {
-            return;
-        }
-        match client.get_async_pubsub().await {
-            Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
-                Ok(()) => {
-                    if failing {
-                        tracing::info!("session cut orders heard again");
-                        failing = false;
-                    }
-                    let mut messages = pubsub.into_on_message();
-                    while let Some(message) = messages.next().await {
-                        let Some(orders) = orders.upgrade() else {
-                            return;
-                        };
-                        match serde_json::from_slice::<Cut>(message.get_payload_bytes()) {
-                            Ok(cut) => {
-                                let _ = orders.send(cut);
-                            }
-                            Err(e) => tracing::warn!(error = %e, "a cut order that does not parse"),
-                        }
-                    }
+        match listener.subscribe(channel).await {
+            Ok(()) => {
+                if failing {
+                    tracing::info!("session cut orders heard again");
                 }
-                Err(e) if !failing => {
-                    tracing::warn!(error = %e, "cannot hear session cut orders; retrying");
+                return true;
+            }
+            Err(e) => {
+                if orders.upgrade().is_none() {
+                    return false;
+                }
+                if !failing {
+                    tracing::warn!(error = %e, "cannot hear session cut orders yet; retrying");
                     failing = true;
                 }
-                Err(_) => {}
-            },
-            Err(e) if !failing => {
-                tracing::warn!(error = %e, "cannot hear session cut orders; retrying");
-                failing = true;
+                tokio::time::sleep(RESUBSCRIBE_AFTER).await;
             }
-            Err(_) => {}
         }
-        tokio::time::sleep(RESUBSCRIBE_AFTER).await;
     }
 }
 

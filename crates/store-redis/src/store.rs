@@ -1,5 +1,6 @@
 //! The store: connection, options and the [`TokenStore`] operations.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -8,13 +9,15 @@ use async_trait::async_trait;
 use consoled_core::{
     unix_seconds, Clock, StoreError, StoreLimits, SystemClock, TokenHash, TokenRecord, TokenStore,
 };
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::bounded::{bounded, unavailable};
+use crate::bounded::bounded;
 use crate::codec::{decode, encode};
-use crate::keys::Keys;
+use crate::connection::RedisConnection;
+use crate::keys::{Keys, TOMBSTONE};
+use crate::target::RedisTarget;
 
-/// Deletes every token of one server and its set in one atomic step;
+/// Deletes every token of one server and its set in one atomic step
+/// (one Redis server only: it touches keys it is not given);
 /// returns how many token records existed. KEYS[1] is the server's set,
 /// ARGV[1] what goes before a hash to name its record.
 ///
@@ -42,36 +45,49 @@ return gone
 
 /// Takes a place for a token in its project's set, unless the project
 /// holds `cap` live tokens already: drops the set's expired members, then
-/// adds the token with its expiry as score, and keeps the set alive as long
-/// as its newest member. Returns 1 when the place was taken, 0 when the
-/// project is at its cap. KEYS[1] is the project's sorted set; ARGV: now,
-/// cap, the token hash, its expiry.
-const QUOTA_SCRIPT: &str = r"
+/// adds the token with its expiry as score, and keeps the set alive a
+/// while past its newest member (ARGV[5]). Returns 1 when the place was
+/// taken, 0 when the project is at its cap. KEYS[1] is the project's
+/// sorted set; ARGV: now, cap, the token hash, its expiry, the set's
+/// expiry.
+///
+/// Members are dropped by the store's clock (ARGV[1]); the set outlives
+/// them by [`QUOTA_GRACE_SECONDS`] of Redis's clock, so that Redis does
+/// not drop, with a member Redis counts expired, a set whose other places
+/// a node lagging behind Redis's clock still counts.
+pub(crate) const QUOTA_SCRIPT: &str = r"
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if not redis.call('ZSCORE', KEYS[1], ARGV[3]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
   return 0
 end
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
-redis.call('EXPIREAT', KEYS[1], ARGV[4], 'NX')
-redis.call('EXPIREAT', KEYS[1], ARGV[4], 'GT')
+redis.call('EXPIREAT', KEYS[1], ARGV[5], 'NX')
+redis.call('EXPIREAT', KEYS[1], ARGV[5], 'GT')
 return 1
 ";
+
+/// How long a project's quota set outlives its newest member.
+const QUOTA_GRACE_SECONDS: u64 = 60;
 
 /// A [`TokenStore`] on Redis, shared by every API and proxy node that
 /// connects to the same Redis with the same key prefix.
 ///
 /// Cheap to share behind an `Arc`; the connection reconnects by itself
-/// after Redis comes back.
+/// after Redis comes back. One Redis server or a Redis Cluster
+/// ([`RedisTarget`]); the crate's front page tells the key layout of each
+/// and what is atomic.
 pub struct RedisTokenStore {
-    pub(crate) conn: ConnectionManager,
-    addr: String,
+    pub(crate) conn: RedisConnection,
+    target: RedisTarget,
     pub(crate) keys: Keys,
     pub(crate) timeout: Duration,
     pub(crate) purge_steps: usize,
-    purge_cursor: Mutex<u64>,
-    clock: Arc<dyn Clock>,
+    /// Where the last purge stopped, per node that SCAN walks ("" for a
+    /// single server).
+    purge_cursors: Mutex<HashMap<String, u64>>,
+    pub(crate) clock: Arc<dyn Clock>,
     /// The most live tokens one project may hold; `None`: no cap.
-    per_project: Option<usize>,
+    pub(crate) per_project: Option<usize>,
 }
 
 impl RedisTokenStore {
@@ -101,7 +117,21 @@ impl RedisTokenStore {
     /// [`StoreError::Unavailable`] when the URL is invalid or Redis does not
     /// answer within `timeout`.
     pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<Self, StoreError> {
-        let store = Self::connect_lazy(url, timeout)?;
+        Self::connect_target(&RedisTarget::standalone(url)?, timeout).await
+    }
+
+    /// Connects to `target` (one server or a cluster, see
+    /// [`RedisSettings::target`](crate::RedisSettings::target)), allowing
+    /// `timeout` for connecting and then for each operation.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when Redis does not answer within
+    /// `timeout`; the message names the addresses, never a password.
+    pub async fn connect_target(
+        target: &RedisTarget,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let store = Self::connect_target_lazy(target, timeout)?;
         let mut conn = store.conn.clone();
         bounded(
             "connect",
@@ -111,7 +141,7 @@ impl RedisTokenStore {
         .await
         .map_err(|e| match e {
             StoreError::Unavailable(msg) => {
-                StoreError::Unavailable(format!("{msg} ({})", store.addr))
+                StoreError::Unavailable(format!("{msg} ({})", store.target.addresses()))
             }
             other => other,
         })?;
@@ -128,27 +158,29 @@ impl RedisTokenStore {
     /// # Panics
     /// Outside a Tokio runtime.
     pub fn connect_lazy(url: &str, timeout: Duration) -> Result<Self, StoreError> {
-        // The URL may hold a password: errors name only the address.
-        let client = redis::Client::open(url).map_err(|e| unavailable("connect", &e))?;
-        let addr = client.get_connection_info().addr().to_string();
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            // Reconnect attempts must stay short, so that the store is
-            // back soon after Redis is; the next operation starts a new
-            // round when these fail.
-            .set_number_of_retries(2)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| unavailable("connect", &e))?;
+        Self::connect_target_lazy(&RedisTarget::standalone(url)?, timeout)
+    }
+
+    /// A store for `target` that connects on its first operation, as
+    /// [`RedisTokenStore::connect_lazy`].
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the client cannot be built.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    pub fn connect_target_lazy(
+        target: &RedisTarget,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let conn = target.connect_lazy(timeout)?;
         Ok(RedisTokenStore {
             conn,
-            addr,
+            target: target.clone(),
             keys: Keys::new(Self::DEFAULT_KEY_PREFIX),
             timeout,
             purge_steps: Self::DEFAULT_PURGE_STEPS,
-            purge_cursor: Mutex::new(0),
+            purge_cursors: Mutex::new(HashMap::new()),
             clock: Arc::new(SystemClock),
             per_project: StoreLimits::default().per_project(),
         })
@@ -158,7 +190,7 @@ impl RedisTokenStore {
     /// different prefixes on one Redis do not see each other's tokens.
     pub fn with_key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.keys = Keys::new(prefix);
-        *self.lock_cursor() = 0;
+        self.lock_cursors().clear();
         self
     }
 
@@ -188,6 +220,19 @@ impl RedisTokenStore {
         self.keys.prefix()
     }
 
+    /// Where the store's Redis is: what other users of the same Redis
+    /// (such as a registry of live sessions) connect to, with
+    /// [`RedisTarget::connect_with_pushes`] for pub/sub.
+    pub fn target(&self) -> &RedisTarget {
+        &self.target
+    }
+
+    /// A clone of the store's connection, for plain commands on the same
+    /// Redis (it shares the store's sockets; it cannot subscribe).
+    pub fn connection(&self) -> RedisConnection {
+        self.conn.clone()
+    }
+
     /// The timeout of connecting and of each operation.
     pub fn timeout(&self) -> Duration {
         self.timeout
@@ -200,27 +245,69 @@ impl RedisTokenStore {
         consoled_core::store::spawn_purger(self, every)
     }
 
-    pub(crate) fn purge_cursor(&self) -> u64 {
-        *self.lock_cursor()
+    pub(crate) fn purge_cursor(&self, node: &str) -> u64 {
+        self.lock_cursors().get(node).copied().unwrap_or(0)
     }
 
-    pub(crate) fn set_purge_cursor(&self, cursor: u64) {
-        *self.lock_cursor() = cursor;
+    pub(crate) fn set_purge_cursor(&self, node: &str, cursor: u64) {
+        self.lock_cursors().insert(node.to_owned(), cursor);
     }
 
-    // The cursor is a plain number: a panic elsewhere cannot leave it
+    /// Forgets the cursors of nodes that are no longer masters.
+    pub(crate) fn keep_purge_cursors(&self, nodes: &[String]) {
+        self.lock_cursors().retain(|node, _| nodes.contains(node));
+    }
+
+    // The cursors are plain numbers: a panic elsewhere cannot leave one
     // half-written, so a poisoned lock is still good.
-    fn lock_cursor(&self) -> std::sync::MutexGuard<'_, u64> {
-        self.purge_cursor
+    fn lock_cursors(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+        self.purge_cursors
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Takes a place in the record's project's quota set, when projects
+    /// are capped: its own step, before the record is written, since a
+    /// record written after a refusal would be a token nobody was given. A
+    /// write that fails after it leaves a place taken until the expiry.
+    pub(crate) async fn take_quota_place(
+        &self,
+        record: &TokenRecord,
+        hex: &str,
+    ) -> Result<(), StoreError> {
+        let (Some(limit), Some(project)) = (self.per_project, record.quota_project()) else {
+            return Ok(());
+        };
+        let mut conn = self.conn.clone();
+        let taken: i64 = bounded(
+            "authorize",
+            self.timeout,
+            redis::cmd("EVAL")
+                .arg(QUOTA_SCRIPT)
+                .arg(1)
+                .arg(self.keys.project(project))
+                .arg(unix_seconds(self.clock.now()))
+                .arg(limit)
+                .arg(hex)
+                .arg(record.expires_at)
+                .arg(record.expires_at + QUOTA_GRACE_SECONDS)
+                .query_async(&mut conn),
+        )
+        .await?;
+        if taken == 0 {
+            return Err(StoreError::OverQuota {
+                project: project.to_owned(),
+                limit,
+            });
+        }
+        Ok(())
     }
 }
 
 impl fmt::Debug for RedisTokenStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisTokenStore")
-            .field("addr", &self.addr)
+            .field("target", &self.target)
             .field("key_prefix", &self.keys.prefix())
             .field("timeout", &self.timeout)
             .field("purge_steps", &self.purge_steps)
@@ -242,34 +329,13 @@ impl TokenStore for RedisTokenStore {
         }
         let hex = record.token_hash.to_hex();
         let json = encode(&record)?;
+        self.take_quota_place(&record, &hex).await?;
+        if self.conn.is_cluster() {
+            return self.authorize_in_cluster(&record, &hex, &json).await;
+        }
         let server = self.keys.server(&record.instance_uuid);
         let expires_at = record.expires_at;
         let mut conn = self.conn.clone();
-        if let (Some(limit), Some(project)) = (self.per_project, record.quota_project()) {
-            // Its own step, before the record is written: a record written
-            // after a refusal would be a token nobody was given. A write
-            // that fails after it leaves a place taken until the expiry.
-            let taken: i64 = bounded(
-                "authorize",
-                self.timeout,
-                redis::cmd("EVAL")
-                    .arg(QUOTA_SCRIPT)
-                    .arg(1)
-                    .arg(self.keys.project(project))
-                    .arg(unix_seconds(now))
-                    .arg(limit)
-                    .arg(&hex)
-                    .arg(expires_at)
-                    .query_async(&mut conn),
-            )
-            .await?;
-            if taken == 0 {
-                return Err(StoreError::OverQuota {
-                    project: project.to_owned(),
-                    limit,
-                });
-            }
-        }
         let mut pipe = redis::pipe();
         pipe.atomic()
             .cmd("SET")
@@ -308,6 +374,10 @@ impl TokenStore for RedisTokenStore {
         )
         .await?;
         let Some(raw) = raw else { return Ok(None) };
+        if raw == TOMBSTONE.as_bytes() {
+            // Revoked in a cluster, where the record stays as this mark.
+            return Ok(None);
+        }
         let record = decode(hash, &raw).inspect_err(|e| {
             tracing::warn!(token = %hash.fingerprint(), error = %e, "unreadable console token record");
         })?;
@@ -319,6 +389,9 @@ impl TokenStore for RedisTokenStore {
     }
 
     async fn revoke_server(&self, instance_uuid: &str) -> Result<usize, StoreError> {
+        if self.conn.is_cluster() {
+            return self.revoke_in_cluster(instance_uuid).await;
+        }
         let mut conn = self.conn.clone();
         bounded(
             "revoke_server",

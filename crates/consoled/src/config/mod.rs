@@ -4,7 +4,7 @@
 //! | section | keys owned by |
 //! |---|---|
 //! | `[api]` | this binary ([`ApiSettings`]) |
-//! | `[tokens]` | consoled-core (`ttl_seconds`; `max_live_records`, `max_live_records_per_project`), this binary (`store`), consoled-store-redis (`redis_url`, `redis_key_prefix`) |
+//! | `[tokens]` | consoled-core (`ttl_seconds`; `max_live_records`, `max_live_records_per_project`), this binary (`store`), consoled-store-redis (`redis_url` or `redis_cluster_urls`, `redis_key_prefix`, `redis_ca_cert`, `redis_client_cert`, `redis_client_key`) |
 //! | `[consoles.<type>]` | consoled-core ([`TypeSettings`]) |
 //! | `[backend]` | this binary ([`BackendSettings`]: `kind`, `inventory`), consoled-backend-libvirt (`libvirt_uris`, `default_project_id`) |
 //! | `[proxy]`, `[[proxy.listeners]]` | consoled-proxy ([`ProxySettings`], [`ListenerConfig`]) |
@@ -140,7 +140,9 @@ pub struct TokensSection {
     pub limits: StoreLimits,
     /// `store`.
     pub store: StoreChoice,
-    /// `redis_url`, `redis_key_prefix`, which the Redis store reads.
+    /// `redis_url` or `redis_cluster_urls`, `redis_key_prefix` and the TLS
+    /// files, which the Redis store reads; `load` resolves the files
+    /// against the configuration file's folder.
     pub redis: RedisSettings,
 }
 
@@ -335,6 +337,14 @@ pub fn load(path: &Path, registry: &Registry) -> Result<Loaded, String> {
         .cafile
         .take()
         .map(|p| folder.join(p));
+    let redis = &mut config.tokens.redis;
+    for file in [
+        &mut redis.redis_ca_cert,
+        &mut redis.redis_client_cert,
+        &mut redis.redis_client_key,
+    ] {
+        *file = file.take().map(|p| folder.join(p));
+    }
     let inventory = config
         .backend
         .choice

@@ -2,6 +2,7 @@
 
 mod layout;
 mod outage;
+mod pubsub;
 mod purge;
 mod revoke;
 mod sessions;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use consoled_core::sessions::{Cut, SessionDirectory, SessionInfo};
-use consoled_store_redis::RedisSessions;
+use consoled_store_redis::{RedisSessions, RedisTarget};
 use tokio::sync::broadcast;
 use tokio::time::timeout;
 
@@ -27,7 +27,8 @@ fn session(id: &str, node: &str, started_at: u64) -> SessionInfo {
 }
 
 fn directory(redis: &RedisServer, prefix: &str) -> RedisSessions {
-    RedisSessions::connect_lazy(&redis.url(), prefix, Duration::from_secs(2)).unwrap()
+    let target = RedisTarget::standalone(&redis.url()).unwrap();
+    RedisSessions::connect_lazy(&target, prefix, Duration::from_secs(2)).unwrap()
 }
 
 /// Waits for `want`, skipping repeats of the orders [`until_heard`] sent.
