@@ -110,6 +110,7 @@ pub async fn run(options: DemoOptions) -> Result<(), String> {
             TypeSettings {
                 enabled: true,
                 base_url: Some(base),
+                ..TypeSettings::default()
             },
         );
         listeners.push(ListenerConfig::new(addr, [front.console_type]));

@@ -58,6 +58,9 @@ fn serve_help_documents_every_key() {
         "[consoles.<type>]",
         "enabled",
         "base_url",
+        "sessions",
+        "exclusive",
+        "takeover",
         "[backend]",
         "inventory",
         "kind",
@@ -288,6 +291,10 @@ fn every_refusable_key_is_named_as_written() {
         (
             "[consoles.novnc]\nbase_url = \"mailto:a@b\"\n".into(),
             check("consoles.novnc.base_url"),
+        ),
+        (
+            "[consoles.serial]\nsessions = \"solo\"\n".into(),
+            parse(2, "[consoles.serial]", "consoles.serial.sessions"),
         ),
         (
             "[consoles.teletype]\nenabled = true\n".into(),

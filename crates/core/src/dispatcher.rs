@@ -96,6 +96,7 @@ struct Minted {
 ///     let novnc = TypeSettings {
 ///         enabled: true,
 ///         base_url: Some(Url::parse("https://consoles.example.com/vnc_lite.html")?),
+///         ..TypeSettings::default()
 ///     };
 ///     let settings = DispatchSettings {
 ///         types: HashMap::from([("novnc".to_owned(), novnc)]),

@@ -34,9 +34,9 @@ pub use identity::Identity;
 pub use microversion::{Microversion, MicroversionError};
 pub use record::{unix_seconds, ConnectInfo, MintedBy, TokenRecord};
 pub use registry::{Registry, RegistryBuilder, RegistryError};
-pub use revocation::{Listening, RevocationWatch, Revoker};
+pub use revocation::{Ended, Listening, RevocationWatch, Revoker};
 pub use server::{BackendError, Endpoint, Server, ServerBackend};
-pub use settings::{DispatchSettings, TokenSettings, TypeSettings};
+pub use settings::{DispatchSettings, SessionMode, TokenSettings, TypeSettings};
 pub use store::{MemoryTokenStore, StoreError, StoreLimits, TokenStore};
 pub use token::{OsTokenSource, Token, TokenHash, TokenSource};
 

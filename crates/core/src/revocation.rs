@@ -66,6 +66,31 @@ impl Revoker {
         voided
     }
 
+    /// Tells every other session of `record`'s server and type listed in
+    /// the directory to end, since session `session_id` takes over
+    /// (`[consoles.<type>] sessions = "takeover"`); returns how many were
+    /// told.
+    ///
+    /// # Errors
+    /// The directory's error.
+    pub async fn take_over(
+        &self,
+        record: &TokenRecord,
+        session_id: &str,
+    ) -> Result<usize, StoreError> {
+        let mut told = 0;
+        for other in self.directory.list().await? {
+            if other.id != session_id
+                && other.instance_uuid == record.instance_uuid
+                && other.console_type == record.console_type
+            {
+                self.directory.send(Cut::TakenOver(other.id)).await?;
+                told += 1;
+            }
+        }
+        Ok(told)
+    }
+
     /// Ends the session `session_id`, on whichever node relays it. Its
     /// token stays valid: the user may open the console again.
     ///
@@ -116,6 +141,15 @@ impl Listening {
     }
 }
 
+/// Why [`RevocationWatch::revoked`] resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Its server was revoked, or an operator cut it.
+    Revoked,
+    /// A newer session of its console took over.
+    TakenOver,
+}
+
 /// One session's view of the orders: see [`RevocationWatch::revoked`].
 pub struct RevocationWatch {
     news: broadcast::Receiver<Cut>,
@@ -135,19 +169,20 @@ impl std::fmt::Debug for RevocationWatch {
 
 impl RevocationWatch {
     /// Resolves when the session's server is revoked or the session is
-    /// cut. When so many orders came at once that some were missed, it
-    /// asks the store whether the session's token is still there, and
-    /// resolves if not (a store that cannot answer keeps the session).
-    /// Cancel safe.
-    pub async fn revoked(&mut self) {
+    /// cut, and says which. When so many orders came at once that some
+    /// were missed, it asks the store whether the session's token is still
+    /// there, and resolves if not (a store that cannot answer keeps the
+    /// session). Cancel safe.
+    pub async fn revoked(&mut self) -> Ended {
         loop {
             match self.news.recv().await {
-                Ok(Cut::Server(instance)) if instance == self.instance => return,
-                Ok(Cut::Session(id)) if id == self.session => return,
+                Ok(Cut::Server(instance)) if instance == self.instance => return Ended::Revoked,
+                Ok(Cut::Session(id)) if id == self.session => return Ended::Revoked,
+                Ok(Cut::TakenOver(id)) if id == self.session => return Ended::TakenOver,
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     if let Ok(None) = self.store.validate(&self.hash).await {
-                        return;
+                        return Ended::Revoked;
                     }
                 }
                 // The directory is gone with its process's services:

@@ -55,6 +55,9 @@ pub enum Cut {
     Server(String),
     /// The session with this id.
     Session(String),
+    /// The session with this id, because a newer one of its console took
+    /// over (`[consoles.<type>] sessions = "takeover"`).
+    TakenOver(String),
 }
 
 /// Where proxy nodes publish their live sessions and hear cut orders.

@@ -65,6 +65,28 @@ pub struct TypeSettings {
         schemars(with = "Option<String>", example = &"http://127.0.0.1:6080/vnc_auto.html")
     )]
     pub base_url: Option<Url>,
+    /// What a second session to the same server and type does: shared
+    /// (both stay; a serial console's one backend connection is fanned
+    /// out to every viewer, their input merged), exclusive (the second is
+    /// refused while the first is open), takeover (the second closes the
+    /// first, with close code 4001).
+    pub sessions: SessionMode,
+}
+
+/// `[consoles.<type>] sessions`: who may be connected at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum SessionMode {
+    /// Every session stays.
+    #[default]
+    #[serde(rename = "shared")]
+    Shared,
+    /// One session at a time; the next is refused with 503.
+    #[serde(rename = "exclusive")]
+    Exclusive,
+    /// The newest session wins; the one before is closed.
+    #[serde(rename = "takeover")]
+    Takeover,
 }
 
 impl TypeSettings {
@@ -90,6 +112,7 @@ impl Default for TypeSettings {
         TypeSettings {
             enabled: true,
             base_url: None,
+            sessions: SessionMode::Shared,
         }
     }
 }

@@ -56,7 +56,7 @@ fn dispatcher() -> Dispatcher {
             "xvpvnc".to_owned(),
             TypeSettings {
                 enabled: false,
-                base_url: None,
+                ..TypeSettings::default()
             },
         )]),
         ..DispatchSettings::default()

@@ -8,6 +8,7 @@ use consoled_core::{Dispatcher, Front, TokenRecord};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use crate::claims::Claims;
 use crate::config::ProxySettings;
 use crate::live::LiveSessions;
 use crate::pages::Pages;
@@ -40,6 +41,8 @@ pub(crate) struct ListenerContext {
     pub(crate) live: LiveSessions,
     /// `trusted_proxies`, parsed.
     pub(crate) trusted_proxies: Arc<Vec<IpNet>>,
+    /// The consoles this node has open exclusively.
+    pub(crate) claims: Arc<Claims>,
 }
 
 impl ListenerContext {

@@ -37,8 +37,11 @@ pub(crate) enum SessionEnd {
     Expired,
     /// The proxy shut down.
     Shutdown,
-    /// The server's consoles were revoked (its VM stopped or went away).
+    /// The server's consoles were revoked (its VM stopped or went away),
+    /// or an operator cut the session.
     Revoked,
+    /// A newer session of the same console took over.
+    TakenOver,
     /// The client stopped answering pings or reading frames.
     DeadPeer,
     /// The client sent a frame over the size limit.
@@ -60,6 +63,7 @@ impl fmt::Display for SessionEnd {
             SessionEnd::Expired => f.write_str("token expired"),
             SessionEnd::Shutdown => f.write_str("proxy shutting down"),
             SessionEnd::Revoked => f.write_str("console revoked"),
+            SessionEnd::TakenOver => f.write_str("taken over by a newer session"),
             SessionEnd::DeadPeer => f.write_str("client stopped responding"),
             SessionEnd::FrameTooLarge => f.write_str("client frame too large"),
             SessionEnd::ProtocolError(e) => write!(f, "client broke the protocol: {e}"),
@@ -76,6 +80,7 @@ impl From<Stop> for SessionEnd {
             Stop::Expired => SessionEnd::Expired,
             Stop::Shutdown => SessionEnd::Shutdown,
             Stop::Revoked => SessionEnd::Revoked,
+            Stop::TakenOver => SessionEnd::TakenOver,
         }
     }
 }
@@ -90,6 +95,7 @@ impl SessionEnd {
             SessionEnd::Idle => "idle",
             SessionEnd::Expired => "expired",
             SessionEnd::Revoked => "revoked",
+            SessionEnd::TakenOver => "taken_over",
             SessionEnd::Shutdown => "shutdown",
             SessionEnd::DeadPeer => "dead_peer",
             SessionEnd::FrameTooLarge
@@ -111,6 +117,7 @@ impl SessionEnd {
             SessionEnd::Expired => (close_code::NORMAL, "session expired"),
             SessionEnd::Shutdown => (close_code::AWAY, "proxy shutting down"),
             SessionEnd::Revoked => (close_code::AWAY, "console revoked"),
+            SessionEnd::TakenOver => (close_code::TAKEN_OVER, "taken over"),
             SessionEnd::FrameTooLarge => (close_code::SIZE, "frame too large"),
             SessionEnd::ProtocolError(_) => (close_code::PROTOCOL, "protocol error"),
             SessionEnd::BackendError(_) => (close_code::ERROR, "console connection failed"),

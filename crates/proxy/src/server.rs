@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::{JoinError, JoinSet};
 
+use crate::claims::Claims;
 use crate::config::{ListenerConfig, ProxySettings};
 use crate::context::ListenerContext;
 use crate::error::ProxyError;
@@ -77,6 +78,7 @@ impl ProxyServer {
             &settings.node(),
             Arc::clone(dispatcher.revoker().directory()),
         );
+        let claims = Arc::new(Claims::default());
         let settings = Arc::new(settings);
         let stop_accepting = ShutdownTrigger::new();
         let mut bound = Vec::with_capacity(listeners.len());
@@ -115,6 +117,7 @@ impl ProxyServer {
                 closing: close_sessions.signal(),
                 live: live.clone(),
                 trusted_proxies: Arc::clone(&trusted_proxies),
+                claims: Arc::clone(&claims),
             };
             tracing::info!(
                 listener = %listen,

@@ -8,7 +8,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use consoled_core::{
-    guarded, BackendStream, ConsoleDriver, ConsoleError, Front, RevocationWatch, Token, TokenRecord,
+    guarded, BackendStream, ConsoleDriver, ConsoleError, Front, RevocationWatch, SessionMode,
+    Token, TokenRecord,
 };
 use http::header::{RETRY_AFTER, SEC_WEBSOCKET_VERSION};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
@@ -19,6 +20,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use consoled_core::sessions::SessionInfo;
 use consoled_core::unix_seconds;
 
+use crate::claims::Claim;
 use crate::client_addr::client_of;
 use crate::context::ListenerContext;
 use crate::live::Listed;
@@ -51,6 +53,8 @@ pub(crate) enum Refusal {
     NoDriver(String),
     /// The Origin check failed.
     Origin(OriginError),
+    /// The console is exclusive and another session has it open.
+    Exclusive,
     /// The token store or the backend failed.
     Unavailable(ConsoleError),
 }
@@ -64,7 +68,7 @@ impl Refusal {
             | Refusal::UnknownToken
             | Refusal::OtherListener(_)
             | Refusal::Origin(_) => StatusCode::FORBIDDEN,
-            Refusal::Busy | Refusal::NoDriver(_) | Refusal::Unavailable(_) => {
+            Refusal::Busy | Refusal::Exclusive | Refusal::NoDriver(_) | Refusal::Unavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
         }
@@ -96,6 +100,10 @@ impl Refusal {
                 format!("token is for console type {t}, not served by this listener")
             }
             Refusal::NoDriver(why) => why.clone(),
+            Refusal::Exclusive => {
+                "the console is exclusive ([consoles.<type>] sessions) and another session has it open"
+                    .into()
+            }
             Refusal::Origin(e) => e.to_string(),
             Refusal::Unavailable(e) => e.to_string(),
         }
@@ -134,6 +142,8 @@ pub(crate) struct Authorized {
     pub(crate) backend: BackendStream,
     /// Ends the session when its server is revoked.
     pub(crate) revocation: RevocationWatch,
+    /// The console, held for the session when it is exclusive.
+    pub(crate) _claim: Option<Claim>,
     /// Held for the life of the session.
     pub(crate) _permit: OwnedSemaphorePermit,
 }
@@ -177,14 +187,24 @@ pub(crate) async fn authorize(
         .verify()
         .map_err(Refusal::Origin)?;
     }
+    let session_id = uuid::Uuid::new_v4().simple().to_string();
+    let claim = match session_mode(ctx, &record) {
+        SessionMode::Shared => None,
+        SessionMode::Exclusive => Some(exclusive(ctx, &record).await?),
+        SessionMode::Takeover => {
+            // Before the backend: a serial port serves one client at a time.
+            take_over(ctx, &record, &session_id).await;
+            None
+        }
+    };
     let what = format!("driver {}/{}", record.protocol, record.console_type);
     let limit = ctx.dispatcher.settings().call_timeout;
     let backend = guarded(&what, limit, driver.connect(&record))
         .await
         .map_err(Refusal::Unavailable)?;
-    let session_id = uuid::Uuid::new_v4().simple().to_string();
     Ok(Authorized {
         revocation: listening.watch(&record, &session_id),
+        _claim: claim,
         session_id,
         record,
         backend,
@@ -215,6 +235,59 @@ fn driver_for(
         )));
     }
     Ok(driver.clone())
+}
+
+/// What a second session of `record`'s console does, as its type says.
+fn session_mode(ctx: &ListenerContext, record: &TokenRecord) -> SessionMode {
+    ctx.dispatcher
+        .settings()
+        .types
+        .get(&record.console_type)
+        .map(|t| t.sessions)
+        .unwrap_or_default()
+}
+
+/// Holds `record`'s console for this session, unless a session of this
+/// node or, as far as the session directory tells, of another has it.
+async fn exclusive(ctx: &ListenerContext, record: &TokenRecord) -> Result<Claim, Refusal> {
+    let claim = ctx
+        .claims
+        .claim(&record.instance_uuid, &record.console_type)
+        .ok_or(Refusal::Exclusive)?;
+    let elsewhere = ctx
+        .dispatcher
+        .revoker()
+        .directory()
+        .list()
+        .await
+        .map_err(|e| Refusal::Unavailable(ConsoleError::ServiceUnavailable(e.to_string())))?;
+    if elsewhere
+        .iter()
+        .any(|s| s.instance_uuid == record.instance_uuid && s.console_type == record.console_type)
+    {
+        return Err(Refusal::Exclusive);
+    }
+    Ok(claim)
+}
+
+/// Ends every other session of `record`'s console, on every node. A
+/// directory that cannot be reached is logged: the new session goes on.
+async fn take_over(ctx: &ListenerContext, record: &TokenRecord, session_id: &str) {
+    match ctx.dispatcher.revoker().take_over(record, session_id).await {
+        Ok(0) => {}
+        Ok(told) => tracing::info!(
+            session = %session_id,
+            instance = %record.instance_uuid,
+            console_type = %record.console_type,
+            taken_over = told,
+            "console taken over from its open sessions"
+        ),
+        Err(e) => tracing::warn!(
+            session = %session_id,
+            error = %e,
+            "cannot tell the console's open sessions to end"
+        ),
+    }
 }
 
 /// Answers one WebSocket console request: a refusal, or `101` and the
@@ -262,6 +335,7 @@ async fn relay_upgraded(
         record,
         backend,
         revocation,
+        _claim,
         _permit,
     } = authorized;
     let limits = ctx.limits_for(&record);

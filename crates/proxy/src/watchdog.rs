@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use consoled_core::RevocationWatch;
+use consoled_core::{Ended, RevocationWatch};
 use tokio::time::{sleep_until, Instant, Sleep};
 
 use crate::shutdown::ShutdownSignal;
@@ -69,8 +69,10 @@ pub(crate) enum Stop {
     Expired,
     /// The proxy is shutting down and the grace period is over.
     Shutdown,
-    /// The session's server was revoked.
+    /// The session's server was revoked, or an operator cut it.
     Revoked,
+    /// A newer session of the same console took over.
+    TakenOver,
 }
 
 /// Watches one session's clocks. Its state lives in the struct, so that
@@ -110,7 +112,10 @@ impl Watchdog {
     pub(crate) async fn stopped(&mut self, activity: &Activity) -> Stop {
         let revoked = async {
             match self.revocation.as_mut() {
-                Some(watch) => watch.revoked().await,
+                Some(watch) => match watch.revoked().await {
+                    Ended::Revoked => Stop::Revoked,
+                    Ended::TakenOver => Stop::TakenOver,
+                },
                 None => std::future::pending().await,
             }
         };
@@ -118,7 +123,7 @@ impl Watchdog {
         loop {
             tokio::select! {
                 () = self.shutdown.wait() => return Stop::Shutdown,
-                () = &mut revoked => return Stop::Revoked,
+                stop = &mut revoked => return stop,
                 () = self.expiry.as_mut(), if self.expires => return Stop::Expired,
                 () = self.idle_timer.as_mut(), if self.idle.is_some() => {
                     let Some(idle) = self.idle else { continue };

@@ -48,6 +48,9 @@ pub(crate) mod close_code {
     pub(crate) const SIZE: u16 = 1009;
     /// The server failed (the console connection did).
     pub(crate) const ERROR: u16 = 1011;
+    /// A newer session of the console took over (an application code, as
+    /// RFC 6455 leaves 4000-4999 to applications).
+    pub(crate) const TAKEN_OVER: u16 = 4001;
 }
 
 /// Why the client's bytes cannot be read on.

@@ -130,6 +130,7 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let novnc = TypeSettings {
         enabled: true,
         base_url: Some(base_url),
+        ..TypeSettings::default()
     };
     let settings = DispatchSettings {
         types: HashMap::from([("novnc".to_owned(), novnc)]),

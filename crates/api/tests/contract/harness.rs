@@ -135,6 +135,7 @@ pub fn settings_with(
     let ts = TypeSettings {
         enabled,
         base_url: base_url.map(|u| Url::parse(u).unwrap()),
+        ..TypeSettings::default()
     };
     s.types = HashMap::from([(console_type.to_owned(), ts)]);
     s

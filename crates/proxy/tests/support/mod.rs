@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use consoled_core::{
-    DispatchSettings, Dispatcher, Identity, MemoryTokenStore, Registry, Server, Url,
+    DispatchSettings, Dispatcher, Identity, MemoryTokenStore, Registry, Server, SessionMode,
+    TypeSettings, Url,
 };
 use consoled_driver_mks::WebMksDriver;
 use consoled_driver_rdp::RdpHtml5Driver;
@@ -106,6 +107,18 @@ impl ProxyBuilder {
     /// Adjusts the proxy settings.
     pub fn settings(mut self, adjust: impl FnOnce(&mut ProxySettings)) -> Self {
         adjust(&mut self.settings);
+        self
+    }
+
+    /// What a second session of `console_type` does.
+    pub fn sessions(mut self, console_type: &str, mode: SessionMode) -> Self {
+        self.dispatch.types.insert(
+            console_type.to_owned(),
+            TypeSettings {
+                sessions: mode,
+                ..TypeSettings::default()
+            },
+        );
         self
     }
 
