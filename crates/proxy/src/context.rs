@@ -12,6 +12,7 @@ use crate::claims::Claims;
 use crate::config::ProxySettings;
 use crate::live::LiveSessions;
 use crate::pages::Pages;
+use crate::serial_hub::SerialHubs;
 use crate::shutdown::ShutdownSignal;
 use crate::watchdog::SessionLimits;
 use ipnet::IpNet;
@@ -43,6 +44,8 @@ pub(crate) struct ListenerContext {
     pub(crate) trusted_proxies: Arc<Vec<IpNet>>,
     /// The consoles this node has open exclusively.
     pub(crate) claims: Arc<Claims>,
+    /// The shared serial consoles of this node.
+    pub(crate) serial_hubs: Arc<SerialHubs>,
 }
 
 impl ListenerContext {

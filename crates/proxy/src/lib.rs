@@ -17,6 +17,7 @@ mod raw_pump;
 mod relay;
 mod reply;
 mod routes;
+mod serial_hub;
 mod server;
 mod session;
 mod shutdown;

@@ -17,6 +17,7 @@ use crate::error::ProxyError;
 use crate::listener::Listener;
 use crate::live::LiveSessions;
 use crate::pages::{default_web_root, Pages};
+use crate::serial_hub::SerialHubs;
 use crate::shutdown::ShutdownTrigger;
 use crate::tls;
 
@@ -79,6 +80,7 @@ impl ProxyServer {
             Arc::clone(dispatcher.revoker().directory()),
         );
         let claims = Arc::new(Claims::default());
+        let serial_hubs = Arc::new(SerialHubs::default());
         let settings = Arc::new(settings);
         let stop_accepting = ShutdownTrigger::new();
         let mut bound = Vec::with_capacity(listeners.len());
@@ -118,6 +120,7 @@ impl ProxyServer {
                 live: live.clone(),
                 trusted_proxies: Arc::clone(&trusted_proxies),
                 claims: Arc::clone(&claims),
+                serial_hubs: Arc::clone(&serial_hubs),
             };
             tracing::info!(
                 listener = %listen,

@@ -199,9 +199,13 @@ pub(crate) async fn authorize(
     };
     let what = format!("driver {}/{}", record.protocol, record.console_type);
     let limit = ctx.dispatcher.settings().call_timeout;
-    let backend = guarded(&what, limit, driver.connect(&record))
-        .await
-        .map_err(Refusal::Unavailable)?;
+    let connect = guarded(&what, limit, driver.connect(&record));
+    let backend = if is_shared_serial(ctx, &record) {
+        ctx.serial_hubs.join(&record.instance_uuid, connect).await
+    } else {
+        connect.await
+    }
+    .map_err(Refusal::Unavailable)?;
     Ok(Authorized {
         revocation: listening.watch(&record, &session_id),
         _claim: claim,
@@ -245,6 +249,13 @@ fn session_mode(ctx: &ListenerContext, record: &TokenRecord) -> SessionMode {
         .get(&record.console_type)
         .map(|t| t.sessions)
         .unwrap_or_default()
+}
+
+/// Whether `record`'s sessions share one serial connection: a serial
+/// console whose type is shared (a serial port serves one client at a
+/// time, so viewers share the one connection).
+fn is_shared_serial(ctx: &ListenerContext, record: &TokenRecord) -> bool {
+    record.protocol == "serial" && session_mode(ctx, record) == SessionMode::Shared
 }
 
 /// Holds `record`'s console for this session, unless a session of this

@@ -22,6 +22,11 @@ async fn serial_proxy(builder: ProxyBuilder) -> (Proxy, SerialEcho, String) {
 
 async fn echo_once(ws: &mut Ws, data: &[u8]) {
     ws.send(Message::binary(data.to_vec())).await.unwrap();
+    saw(ws, data).await;
+}
+
+/// Reads `data` from the console, and nothing else.
+async fn saw(ws: &mut Ws, data: &[u8]) {
     let mut got = Vec::new();
     while got.len() < data.len() {
         match timeout(LIMIT, ws.next()).await.unwrap().unwrap().unwrap() {
@@ -131,7 +136,8 @@ async fn sessions_are_listed_and_an_operator_cuts_one_alone() {
         .unwrap();
     let (mut second, _) = ws_connect(proxy.addr(0), &target, &[]).await.unwrap();
     echo_once(&mut first, b"1").await;
-    echo_once(&mut second, b"2").await;
+    // One serial console, shared: the second viewer sees it too.
+    saw(&mut second, b"1").await;
     let sessions = listed(&proxy, 2).await;
     assert!(sessions
         .iter()

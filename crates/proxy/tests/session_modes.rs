@@ -1,5 +1,6 @@
 //! `[consoles.<type>] sessions`: a second session to the same console is
-//! refused (exclusive) or takes over (takeover); shared lets both be.
+//! refused (exclusive) or takes over (takeover); shared serial viewers
+//! share one connection to the console.
 
 mod support;
 
@@ -14,15 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 async fn echo(ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>, data: &[u8]) {
     ws.send(Message::binary(data.to_vec())).await.unwrap();
-    let mut got = Vec::new();
-    while got.len() < data.len() {
-        match timeout(LIMIT, ws.next()).await.unwrap().unwrap().unwrap() {
-            Message::Binary(b) => got.extend_from_slice(&b),
-            Message::Ping(_) | Message::Pong(_) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    assert_eq!(got, data);
+    saw(ws, data).await;
 }
 
 #[tokio::test]
@@ -89,11 +82,44 @@ async fn takeover_closes_the_first_session_with_4001() {
     echo(&mut second, b"second").await;
 }
 
+/// A serial port as QEMU serves one: it takes one client, then no other,
+/// and echoes what it gets.
+async fn one_client_echo() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let (mut r, mut w) = stream.split();
+        let _ = tokio::io::copy(&mut r, &mut w).await;
+    });
+    addr
+}
+
 #[tokio::test]
-async fn shared_lets_both_sessions_be() {
-    let (proxy, _echo, target) = serial_console(ProxyBuilder::new().listener(&["serial"])).await;
+async fn shared_serial_viewers_see_one_console_and_either_can_type() {
+    let proxy = ProxyBuilder::new().listener(&["serial"]).start().await;
+    let port = one_client_echo().await.port();
+    let server = consoled_testkit::ServerBuilder::new(server_id(1), "vm").serial("127.0.0.1", port);
+    let target = console_target(&proxy.mint(server, "serial", "serial").await);
     let (mut first, _) = ws_connect(proxy.addr(0), &target, &[]).await.unwrap();
     let (mut second, _) = ws_connect(proxy.addr(0), &target, &[]).await.unwrap();
-    echo(&mut first, b"one").await;
-    echo(&mut second, b"two").await;
+    // Typed by the first: the one console echoes it to both.
+    echo(&mut first, b"root\n").await;
+    saw(&mut second, b"root\n").await;
+    // Typed by the second, through the same connection.
+    echo(&mut second, b"ls\n").await;
+    saw(&mut first, b"ls\n").await;
+}
+
+/// Reads `data` and nothing else.
+async fn saw(ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>, data: &[u8]) {
+    let mut got = Vec::new();
+    while got.len() < data.len() {
+        match timeout(LIMIT, ws.next()).await.unwrap().unwrap().unwrap() {
+            Message::Binary(b) => got.extend_from_slice(&b),
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(got, data);
 }
