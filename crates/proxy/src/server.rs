@@ -14,6 +14,7 @@ use crate::config::{ListenerConfig, ProxySettings};
 use crate::context::ListenerContext;
 use crate::error::ProxyError;
 use crate::listener::Listener;
+use crate::metrics::ProxyMetrics;
 use crate::pages::{default_web_root, Pages};
 use crate::shutdown::ShutdownTrigger;
 use crate::tls;
@@ -105,6 +106,7 @@ impl ProxyServer {
                 sessions: Arc::new(Semaphore::new(settings.max_sessions)),
                 draining: stop_accepting.signal(),
                 closing: close_sessions.signal(),
+                metrics: None,
             };
             tracing::info!(
                 listener = %listen,
@@ -116,7 +118,7 @@ impl ProxyServer {
             bound.push(Listener {
                 tcp,
                 tls,
-                ctx: Arc::new(ctx),
+                ctx,
                 close_sessions,
             });
         }
@@ -125,6 +127,16 @@ impl ProxyServer {
             settings,
             stop_accepting,
         })
+    }
+
+    /// Counts every listener's sessions, refusals and bytes in `metrics`
+    /// (without it, nothing is counted and no session keeps a publishing
+    /// timer).
+    pub fn with_metrics(mut self, metrics: Arc<ProxyMetrics>) -> Self {
+        for listener in &mut self.listeners {
+            listener.ctx.metrics = Some(Arc::clone(&metrics));
+        }
+        self
     }
 
     /// The bound addresses, in the order the listeners were configured

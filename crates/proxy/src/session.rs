@@ -133,12 +133,29 @@ pub(crate) struct Authorized {
 
 /// Takes a session slot, validates `token` for `front`, checks the Origin
 /// of a request with `headers` (WebSocket only: browsers send it) and
-/// opens the backend.
+/// opens the backend; counts a refusal.
 pub(crate) async fn authorize(
     ctx: &ListenerContext,
     headers: &HeaderMap,
     token: Option<&str>,
     front: Front,
+) -> Result<Authorized, Refusal> {
+    let mut validated_type = None;
+    let authorized = admit(ctx, headers, token, front, &mut validated_type).await;
+    if let Err(refusal) = &authorized {
+        ctx.count_refusal(validated_type.as_deref(), refusal);
+    }
+    authorized
+}
+
+/// [`authorize`]'s checks; sets `validated_type` once the token is good,
+/// so that a refusal after that is counted under the token's type.
+async fn admit(
+    ctx: &ListenerContext,
+    headers: &HeaderMap,
+    token: Option<&str>,
+    front: Front,
+    validated_type: &mut Option<String>,
 ) -> Result<Authorized, Refusal> {
     let permit = ctx
         .sessions
@@ -154,6 +171,7 @@ pub(crate) async fn authorize(
         .await
         .map_err(Refusal::Unavailable)?
         .ok_or(Refusal::UnknownToken)?;
+    *validated_type = Some(record.console_type.clone());
     if !ctx.accepts_type(&record.console_type) {
         return Err(Refusal::OtherListener(record.console_type));
     }
@@ -256,6 +274,10 @@ async fn relay_upgraded(
     let limits = ctx.limits_for(&record);
     log_open(&ctx, peer, &record, "websocket");
     let started = tokio::time::Instant::now();
+    let mut tally = ctx
+        .metrics
+        .as_ref()
+        .map(|m| m.session_started(&record.console_type));
     let report = relay_websocket(
         TokioIo::new(upgraded),
         backend,
@@ -263,9 +285,13 @@ async fn relay_upgraded(
         ctx.settings.max_frame_size,
         ctx.closing.clone(),
         Some(revocation),
+        tally.as_mut(),
     )
     .await;
     log_closed(&ctx, peer, &record, &report, started);
+    if let Some(tally) = tally {
+        tally.finish(&report);
+    }
 }
 
 /// Checks the upgrade and the token and opens the backend: our `101` and
@@ -275,10 +301,12 @@ async fn accept<B>(
     request: &Request<B>,
     token: Option<&str>,
 ) -> Result<(Response<Body>, Authorized), Refusal> {
-    if !ctx.serves(Front::WebSocket) {
-        return Err(Refusal::WrongFront);
-    }
-    let upgrade = negotiate(request).map_err(Refusal::BadUpgrade)?;
+    let upgrade = if ctx.serves(Front::WebSocket) {
+        negotiate(request).map_err(Refusal::BadUpgrade)
+    } else {
+        Err(Refusal::WrongFront)
+    };
+    let upgrade = upgrade.inspect_err(|refusal| ctx.count_refusal(None, refusal))?;
     let session = authorize(ctx, request.headers(), token, Front::WebSocket).await?;
     Ok((switching_protocols(&upgrade), session))
 }

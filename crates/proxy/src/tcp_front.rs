@@ -124,15 +124,23 @@ async fn tcp_session<S>(
     let limits = ctx.limits_for(&session.record);
     log_open(&ctx, peer, &session.record, "tcp");
     let began = tokio::time::Instant::now();
+    let mut tally = ctx
+        .metrics
+        .as_ref()
+        .map(|m| m.session_started(&session.record.console_type));
     let report = relay_raw(
         stream,
         session.backend,
         &limits,
         ctx.closing.clone(),
         Some(session.revocation),
+        tally.as_mut(),
     )
     .await;
     log_closed(&ctx, peer, &session.record, &report, began);
+    if let Some(tally) = tally {
+        tally.finish(&report);
+    }
 }
 
 /// Writes `refusal` as an empty-bodied response and closes our side.
