@@ -82,6 +82,7 @@ pub(crate) async fn action(
         .dispatcher
         .create_console(&identity, &server_id, action.protocol, console_type)
         .await?;
+    state.console_created(&console.console_type);
     Ok(Json(json!({
         "console": { "type": console.console_type, "url": console.url.as_str() }
     })))

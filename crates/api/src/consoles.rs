@@ -56,6 +56,7 @@ pub(crate) async fn create(
         .dispatcher
         .create_console(&identity, &server_id, protocol, console_type)
         .await?;
+    state.console_created(&console.console_type);
     Ok(Json(Created {
         remote_console: RemoteConsole {
             protocol: &console.protocol,

@@ -8,6 +8,7 @@ mod consoles;
 mod errors;
 mod identity;
 mod links;
+mod metrics;
 mod negotiation;
 mod request_id;
 mod request_log;
@@ -16,7 +17,9 @@ mod servers;
 mod state;
 mod version;
 
-use axum::extract::Request;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -26,6 +29,7 @@ pub use admin::admin_router;
 pub use body::MAX_BODY_BYTES;
 pub use errors::ApiError;
 pub use identity::{Caller, CallerRejection, IdentityProvider, NoAuth};
+pub use metrics::ApiMetrics;
 pub use negotiation::ApiVersion;
 pub use state::ApiState;
 
@@ -53,17 +57,24 @@ pub fn router(state: ApiState) -> Router {
         // Must follow the routes: it applies to those already added.
         .method_not_allowed_fallback(errors::bad_method)
         .fallback(errors::not_found)
-        .layer(axum::middleware::from_fn(envelope))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            envelope,
+        ))
         .with_state(state)
 }
 
-/// What wraps every request, outermost first: its id and log line, its
-/// microversion and version headers, the panic guard.
+/// What wraps every request, outermost first: its id, log line and
+/// metrics, its microversion and version headers, the panic guard.
 ///
 /// One middleware rather than one each: every `from_fn` layer clones the
 /// service below it and boxes a future per request.
-async fn envelope(request: Request, next: Next) -> Response {
-    request_log::logged(request, |request| {
+async fn envelope(
+    State(metrics): State<Option<Arc<ApiMetrics>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    request_log::logged(metrics.as_deref(), request, |request| {
         negotiation::negotiated(request, |request| request_log::unwound(next.run(request)))
     })
     .await

@@ -12,6 +12,7 @@ use futures_util::FutureExt;
 use tracing::Instrument;
 
 use crate::errors::ApiError;
+use crate::metrics::{ApiMetrics, UNMATCHED};
 use crate::request_id::RequestId;
 
 const X_OPENSTACK_REQUEST_ID: HeaderName = HeaderName::from_static("x-openstack-request-id");
@@ -19,11 +20,15 @@ const X_COMPUTE_REQUEST_ID: HeaderName = HeaderName::from_static("x-compute-requ
 
 /// Gives the request an `x-openstack-request-id`, runs `inner` on it in a
 /// span carrying that id (so that every line it logs names it), and logs
-/// one line when it is answered.
+/// one line when it is answered; counts it in `metrics`, if any.
 ///
-/// The line names the route template, never the path: a console auth
-/// token travels in the path.
-pub(crate) async fn logged<F, Fut>(request: Request, inner: F) -> Response
+/// The line and the metrics name the route template, never the path: a
+/// console auth token travels in the path.
+pub(crate) async fn logged<F, Fut>(
+    metrics: Option<&ApiMetrics>,
+    request: Request,
+    inner: F,
+) -> Response
 where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Response>,
@@ -39,15 +44,20 @@ where
         headers.insert(X_OPENSTACK_REQUEST_ID, value.clone());
         headers.insert(X_COMPUTE_REQUEST_ID, value);
     }
+    let took = started.elapsed();
+    let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
     span.in_scope(|| {
         tracing::info!(
             method = %method,
-            route = %route.as_ref().map_or("(unmatched)", MatchedPath::as_str),
+            route = %route,
             status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            latency_ms = took.as_secs_f64() * 1000.0,
             "request answered"
         );
     });
+    if let Some(metrics) = metrics {
+        metrics.answered(route, response.status(), took);
+    }
     response
 }
 

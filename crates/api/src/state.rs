@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use consoled_core::Dispatcher;
 
 use crate::identity::IdentityProvider;
+use crate::metrics::ApiMetrics;
 
 /// The API's shared state: the dispatcher that does the console work and
 /// the identity provider that says who is calling.
@@ -19,6 +20,8 @@ pub struct ApiState {
     pub dispatcher: Dispatcher,
     /// Authenticates each request.
     pub identity: Arc<dyn IdentityProvider>,
+    /// Where requests and created consoles are counted, if anywhere.
+    pub metrics: Option<Arc<ApiMetrics>>,
 }
 
 impl ApiState {
@@ -29,6 +32,21 @@ impl ApiState {
         ApiState {
             dispatcher,
             identity,
+            metrics: None,
+        }
+    }
+
+    /// Counts every request and every console created in `metrics`
+    /// (without it, nothing is counted).
+    pub fn with_metrics(mut self, metrics: Arc<ApiMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Counts a console just created, when counting.
+    pub(crate) fn console_created(&self, console_type: &str) {
+        if let Some(metrics) = &self.metrics {
+            metrics.console_created(console_type);
         }
     }
 }

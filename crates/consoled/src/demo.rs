@@ -140,6 +140,7 @@ pub async fn run(options: DemoOptions) -> Result<(), String> {
         dispatcher.clone(),
         proxy_settings,
         listeners,
+        None,
         shutdown.clone(),
     )
     .await?;

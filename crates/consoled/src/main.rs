@@ -12,6 +12,8 @@ mod http_listener;
 mod inventory;
 mod linked;
 mod logging;
+mod metrics_listener;
+mod process_metrics;
 mod serve;
 mod sessions_cmd;
 mod shutdown;

@@ -7,19 +7,23 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use consoled_api::{router, ApiState, IdentityProvider, NoAuth};
+use consoled_api::{admin_router, router, ApiMetrics, ApiState, IdentityProvider, NoAuth};
 use consoled_identity_keystone::KeystoneIdentity;
 use std::net::SocketAddr;
 
 use consoled_backend_libvirt::LibvirtBackend;
+use consoled_core::prometheus_client::registry::Registry as Metrics;
+use consoled_core::store::MeteredTokenStore;
 use consoled_core::{Dispatcher, MemoryTokenStore, Revoker, ServerBackend, TokenStore};
-use consoled_proxy::{ListenerConfig, ProxyServer, ProxySettings};
+use consoled_proxy::{ListenerConfig, ProxyMetrics, ProxyServer, ProxySettings};
 use consoled_store_redis::{RedisSessions, RedisTokenStore};
 use tokio::task::JoinSet;
 
 use crate::config::{self, AuthMode, BackendKind, Loaded, StoreKind, TokensSection};
 use crate::http_listener;
 use crate::inventory::FileInventory;
+use crate::metrics_listener;
+use crate::process_metrics::ProcessCollector;
 use crate::shutdown::{self, Shutdown, Trigger};
 
 /// How long in-flight work may take to finish after a shutdown signal.
@@ -71,7 +75,14 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
         drivers = registry.len(),
         "configuration loaded"
     );
-    let store = token_store(config_path, &loaded.config.tokens).await?;
+    // Every family is registered before the registry is shared with the
+    // metrics listener, which only reads it.
+    let mut metrics = loaded.config.metrics.listen.map(|_| {
+        let mut metrics = Metrics::default();
+        metrics.register_collector(Box::new(ProcessCollector));
+        metrics
+    });
+    let store = token_store(config_path, &loaded.config.tokens, metrics.as_mut()).await?;
     let revoker = revoker(config_path, &loaded.config.tokens, &store)?;
     let backend = server_backend(config_path, &loaded, inventory, &revoker).await?;
     let dispatcher = Dispatcher::new(Arc::new(registry), backend, store, loaded.settings.clone())
@@ -81,15 +92,20 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
 
     let mut services = Vec::new();
+    // The API's identity mode also guards the admin routes, in every role.
+    let identity: Arc<dyn IdentityProvider> = match loaded.config.api.auth {
+        AuthMode::NoAuth => Arc::new(NoAuth),
+        AuthMode::Keystone => Arc::new(
+            KeystoneIdentity::new(loaded.config.keystone_authtoken.clone())
+                .map_err(|e| format!("{}: {e}", config_path.display()))?,
+        ),
+    };
+    let admin = ApiState::new(dispatcher.clone(), Arc::clone(&identity));
     if roles.api {
-        let identity: Arc<dyn IdentityProvider> = match loaded.config.api.auth {
-            AuthMode::NoAuth => Arc::new(NoAuth),
-            AuthMode::Keystone => Arc::new(
-                KeystoneIdentity::new(loaded.config.keystone_authtoken.clone())
-                    .map_err(|e| format!("{}: {e}", config_path.display()))?,
-            ),
-        };
-        let state = ApiState::new(dispatcher.clone(), identity);
+        let mut state = ApiState::new(dispatcher.clone(), identity);
+        if let Some(metrics) = metrics.as_mut() {
+            state = state.with_metrics(Arc::new(ApiMetrics::register(metrics)));
+        }
         // The proxies' bound on a request head holds for the API too.
         let head_timeout = loaded.config.proxy.settings.handshake_timeout;
         let (service, _) = api_service(
@@ -111,15 +127,27 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
             }
             tracing::warn!("no [[proxy.listeners]] configured: console URLs lead nowhere");
         } else {
+            let counted = metrics
+                .as_mut()
+                .map(|m| Arc::new(ProxyMetrics::register(m)));
             let (service, _) = proxy_service(
                 dispatcher,
                 loaded.config.proxy.settings.clone(),
                 loaded.proxy_listeners.clone(),
+                counted,
                 shutdown.clone(),
             )
             .await?;
             services.push(service);
         }
+    }
+    if let (Some(listen), Some(metrics)) = (loaded.config.metrics.listen, metrics) {
+        // The operator's port: the metrics, and the session control.
+        let app = metrics_listener::router(Arc::new(metrics)).merge(admin_router(admin));
+        let head_timeout = loaded.config.proxy.settings.handshake_timeout;
+        let (service, _) =
+            metrics_listener::service(listen, app, head_timeout, shutdown.clone()).await?;
+        services.push(service);
     }
     let drain_limit = DRAIN_LIMIT.max(loaded.config.proxy.settings.shutdown_grace + DRAIN_MARGIN);
     run_services(services, trigger, shutdown, drain_limit).await
@@ -185,7 +213,8 @@ fn revoker(
     }
 }
 
-/// The token store `[tokens]` names, with its background purge running.
+/// The token store `[tokens]` names, with its background purge running;
+/// counted in `metrics`, if any.
 ///
 /// # Errors
 /// Unusable Redis settings (a URL, a PEM file), naming the file and key. A Redis that is down at
@@ -194,8 +223,9 @@ fn revoker(
 async fn token_store(
     config_path: &Path,
     tokens: &TokensSection,
+    metrics: Option<&mut Metrics>,
 ) -> Result<Arc<dyn TokenStore>, String> {
-    let store: Arc<dyn TokenStore> = match tokens.store.store {
+    let mut store: Arc<dyn TokenStore> = match tokens.store.store {
         StoreKind::Memory => Arc::new(MemoryTokenStore::with_limits(tokens.limits)),
         StoreKind::Redis => {
             // First, so that unusable settings (a URL, a PEM file) are
@@ -222,12 +252,19 @@ async fn token_store(
             )
         }
     };
+    if let Some(metrics) = metrics {
+        let name = match tokens.store.store {
+            StoreKind::Memory => "memory",
+            StoreKind::Redis => "redis",
+        };
+        store = Arc::new(MeteredTokenStore::register(store, name, metrics));
+    }
     consoled_core::store::spawn_purger(&store, PURGE_EVERY);
     Ok(store)
 }
 
-/// The console proxies, bound; also returns their addresses in listener
-/// order.
+/// The console proxies, bound, counting in `metrics` if any; also returns
+/// their addresses in listener order.
 ///
 /// # Errors
 /// The proxy's one-line error for a listener that fails its checks or
@@ -236,11 +273,15 @@ pub async fn proxy_service(
     dispatcher: Dispatcher,
     settings: ProxySettings,
     listeners: Vec<ListenerConfig>,
+    metrics: Option<Arc<ProxyMetrics>>,
     shutdown: Shutdown,
 ) -> Result<(Service, Vec<SocketAddr>), String> {
-    let server = ProxyServer::bind(dispatcher, settings, listeners)
+    let mut server = ProxyServer::bind(dispatcher, settings, listeners)
         .await
         .map_err(|e| format!("proxy: {e}"))?;
+    if let Some(metrics) = metrics {
+        server = server.with_metrics(metrics);
+    }
     let addrs = server.local_addrs();
     let service: Service = Box::pin(async move {
         server

@@ -93,6 +93,8 @@ fn serve_help_documents_every_key() {
         "vencrypt_client_key",
         "vencrypt_client_cert",
         "vencrypt_ca_certs",
+        "[metrics]",
+        "GET /metrics",
         "[[servers]]",
         "project_id",
         "status",
@@ -494,6 +496,23 @@ fn every_refusable_key_is_named_as_written() {
              vencrypt_client_key = \"k.pem\"\nvencrypt_client_cert = \"servers.toml\"\n"
                 .into(),
             check("vnc.vencrypt_ca_certs") + "no PEM certificate in ",
+        ),
+        // [metrics]
+        (
+            "[metrics]\nlisten = \"nowhere\"\n".into(),
+            parse(2, "[metrics]", "metrics.listen"),
+        ),
+        (
+            "[metrics]\nlisten = 9180\n".into(),
+            parse(2, "[metrics]", "metrics.listen"),
+        ),
+        (
+            "[metrics]\nlisten = \"127.0.0.1:8774\"\n".into(),
+            check("metrics.listen") + "127.0.0.1:8774 is api.listen already",
+        ),
+        (
+            format!("{LISTENER}[metrics]\nlisten = \"127.0.0.1:0\"\nport = 1\n"),
+            "consoled.toml:6: in [metrics]: unknown field `port`".into(),
         ),
         // [keystone_authtoken], read with [api] auth = "keystone"
         (

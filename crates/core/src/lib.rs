@@ -45,5 +45,8 @@ pub use async_trait::async_trait;
 /// Re-exported so that driver crates register with the same `inventory`
 /// the core collects from.
 pub use inventory;
+/// Re-exported so that an embedder registers the metrics of every consoled
+/// crate into a registry of the same `prometheus-client`.
+pub use prometheus_client;
 /// Re-exported: access URLs are `url::Url`s.
 pub use url::Url;

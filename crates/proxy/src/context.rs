@@ -11,8 +11,10 @@ use tokio::time::Instant;
 use crate::claims::Claims;
 use crate::config::ProxySettings;
 use crate::live::LiveSessions;
+use crate::metrics::{refusal_reason, ProxyMetrics};
 use crate::pages::Pages;
 use crate::serial_hub::SerialHubs;
+use crate::session::Refusal;
 use crate::shutdown::ShutdownSignal;
 use crate::watchdog::SessionLimits;
 use ipnet::IpNet;
@@ -46,6 +48,8 @@ pub(crate) struct ListenerContext {
     pub(crate) claims: Arc<Claims>,
     /// The shared serial consoles of this node.
     pub(crate) serial_hubs: Arc<SerialHubs>,
+    /// Where sessions and refusals are counted, if anywhere.
+    pub(crate) metrics: Option<Arc<ProxyMetrics>>,
 }
 
 impl ListenerContext {
@@ -57,6 +61,21 @@ impl ListenerContext {
     /// Whether tokens of `console_type` are accepted here.
     pub(crate) fn accepts_type(&self, console_type: &str) -> bool {
         self.types.iter().any(|t| t == console_type)
+    }
+
+    /// Counts `refusal`, of a token of `console_type` when one was found
+    /// good (`None` before that), when counting.
+    pub(crate) fn count_refusal(&self, console_type: Option<&str>, refusal: &Refusal) {
+        let Some(metrics) = &self.metrics else {
+            return;
+        };
+        let reason = refusal_reason(refusal, console_type.is_some());
+        let console_type = match (console_type, self.types.as_slice()) {
+            (Some(t), _) => t,
+            (None, [only]) => only.as_str(),
+            (None, _) => "unknown",
+        };
+        metrics.refused(console_type, reason);
     }
 
     /// The limits of a session on `record`.

@@ -24,7 +24,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub(crate) struct Listener {
     pub(crate) tcp: TcpListener,
     pub(crate) tls: Option<TlsAcceptor>,
-    pub(crate) ctx: Arc<ListenerContext>,
+    /// Shared with the connections once running.
+    pub(crate) ctx: ListenerContext,
     /// Fires `ctx.closing`.
     pub(crate) close_sessions: ShutdownTrigger,
 }
@@ -39,6 +40,7 @@ impl Listener {
             ctx,
             close_sessions,
         } = self;
+        let ctx = Arc::new(ctx);
         let mut connections = JoinSet::new();
         loop {
             tokio::select! {

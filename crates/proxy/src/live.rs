@@ -19,7 +19,6 @@ pub(crate) const LISTED_FOR: Duration = Duration::from_secs(15);
 
 /// What the publishing task is told.
 #[derive(Debug)]
-#[allow(dead_code)]
 enum Change {
     Opened(Box<SessionInfo>),
     Progress {
@@ -73,8 +72,6 @@ pub(crate) struct Listed {
 
 impl Listed {
     /// The session's byte counts so far, for the next publication.
-    // Fed by the relay's coarse publication of its counts.
-    #[allow(dead_code)]
     pub(crate) fn progress(&self, to_client: u64, to_backend: u64) {
         let _ = self.changes.send(Change::Progress {
             id: Arc::clone(&self.id),

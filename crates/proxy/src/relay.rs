@@ -14,6 +14,8 @@ use std::task::Poll;
 use consoled_core::RevocationWatch;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::live::Listed;
+use crate::metrics::{next_tick, publish_ticks, SessionTally};
 use crate::raw_pump::{PumpError, RawPump};
 use crate::shutdown::ShutdownSignal;
 use crate::watchdog::{Activity, SessionLimits, Stop, Watchdog};
@@ -125,6 +127,32 @@ impl SessionEnd {
     }
 }
 
+/// Where a session's running byte counts go at each publishing tick: its
+/// metrics and its line on the node's session list, either or both (none:
+/// no timer at all).
+#[derive(Default)]
+pub(crate) struct Publish<'a> {
+    /// The session's metrics.
+    pub(crate) tally: Option<&'a mut SessionTally>,
+    /// The session's place on the list.
+    pub(crate) listed: Option<&'a Listed>,
+}
+
+impl Publish<'_> {
+    fn wanted(&self) -> bool {
+        self.tally.is_some() || self.listed.is_some()
+    }
+
+    fn counts(&mut self, to_backend: u64, to_client: u64) {
+        if let Some(tally) = self.tally.as_deref_mut() {
+            tally.publish(to_backend, to_client);
+        }
+        if let Some(listed) = self.listed {
+            listed.progress(to_client, to_backend);
+        }
+    }
+}
+
 /// What a finished session did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RelayReport {
@@ -139,7 +167,9 @@ pub(crate) struct RelayReport {
 /// Relays between a WebSocket client (its stream right after the
 /// upgrade) and a backend until either side is done, the session's limits
 /// stop it, or its server is revoked. Client frames over `max_frame_size`
-/// close it with 1009.
+/// close it with 1009. The byte counts go to `publish` every
+/// [`PUBLISH_INTERVAL`](crate::PUBLISH_INTERVAL); the caller publishes
+/// the last ones from the report.
 pub(crate) async fn relay_websocket<C, B>(
     client: C,
     backend: B,
@@ -147,6 +177,7 @@ pub(crate) async fn relay_websocket<C, B>(
     max_frame_size: usize,
     shutdown: ShutdownSignal,
     revocation: Option<RevocationWatch>,
+    mut publish: Publish<'_>,
 ) -> RelayReport
 where
     C: AsyncRead + AsyncWrite + Send + Unpin,
@@ -155,9 +186,17 @@ where
     let activity = Activity::new();
     let mut watchdog = Watchdog::new(limits, &activity, shutdown, revocation);
     let mut relay = WsRelay::new(client, backend, limits, max_frame_size, &activity);
-    let end = tokio::select! {
-        stop = watchdog.stopped(&activity) => SessionEnd::from(stop),
-        end = relay.run() => end,
+    let mut ticks = publish_ticks(publish.wanted());
+    // Both futures are cancel safe (their state lives in `watchdog` and
+    // `relay`), so a tick may interrupt them to read the counts.
+    let end = loop {
+        tokio::select! {
+            stop = watchdog.stopped(&activity) => break SessionEnd::from(stop),
+            end = relay.run() => break end,
+            () = next_tick(&mut ticks) => {
+                publish.counts(relay.to_backend, relay.to_client);
+            }
+        }
     };
     relay.finish(&end, limits.close_wait).await;
     RelayReport {
@@ -169,13 +208,15 @@ where
 
 /// Relays raw bytes between a TCP client (xvpvnc) and a backend, with
 /// half-close in each direction, until both directions are done, one
-/// fails, the session's limits stop it, or its server is revoked.
+/// fails, the session's limits stop it, or its server is revoked;
+/// publishing as [`relay_websocket`] does.
 pub(crate) async fn relay_raw<C, B>(
     mut client: C,
     mut backend: B,
     limits: &SessionLimits,
     shutdown: ShutdownSignal,
     revocation: Option<RevocationWatch>,
+    mut publish: Publish<'_>,
 ) -> RelayReport
 where
     C: AsyncRead + AsyncWrite + Send + Unpin,
@@ -187,45 +228,52 @@ where
     let (mut to_backend, mut to_client) = (0u64, 0u64);
     let (mut up_done, mut down_done) = (false, false);
     let mut first_end = None;
-    let relaying = poll_fn(|cx| {
-        if !up_done {
-            match up.poll_pump(&mut client, &mut backend, &activity, &mut to_backend, cx) {
-                Poll::Ready(Ok(())) => {
-                    up_done = true;
-                    first_end.get_or_insert(SessionEnd::ClientClosed);
+    let mut ticks = publish_ticks(publish.wanted());
+    // Made anew after each tick: its state lives in the variables above.
+    let end = loop {
+        let relaying = poll_fn(|cx| {
+            if !up_done {
+                match up.poll_pump(&mut client, &mut backend, &activity, &mut to_backend, cx) {
+                    Poll::Ready(Ok(())) => {
+                        up_done = true;
+                        first_end.get_or_insert(SessionEnd::ClientClosed);
+                    }
+                    Poll::Ready(Err(PumpError::Read(e))) => {
+                        return Poll::Ready(SessionEnd::ClientError(e))
+                    }
+                    Poll::Ready(Err(PumpError::Write(e))) => {
+                        return Poll::Ready(SessionEnd::BackendError(e))
+                    }
+                    Poll::Pending => {}
                 }
-                Poll::Ready(Err(PumpError::Read(e))) => {
-                    return Poll::Ready(SessionEnd::ClientError(e))
+            }
+            if !down_done {
+                match down.poll_pump(&mut backend, &mut client, &activity, &mut to_client, cx) {
+                    Poll::Ready(Ok(())) => {
+                        down_done = true;
+                        first_end.get_or_insert(SessionEnd::BackendClosed);
+                    }
+                    Poll::Ready(Err(PumpError::Read(e))) => {
+                        return Poll::Ready(SessionEnd::BackendError(e))
+                    }
+                    Poll::Ready(Err(PumpError::Write(e))) => {
+                        return Poll::Ready(SessionEnd::ClientError(e))
+                    }
+                    Poll::Pending => {}
                 }
-                Poll::Ready(Err(PumpError::Write(e))) => {
-                    return Poll::Ready(SessionEnd::BackendError(e))
-                }
-                Poll::Pending => {}
+            }
+            if up_done && down_done {
+                return Poll::Ready(first_end.take().unwrap_or(SessionEnd::ClientClosed));
+            }
+            Poll::Pending
+        });
+        tokio::select! {
+            stop = watchdog.stopped(&activity) => break SessionEnd::from(stop),
+            end = relaying => break end,
+            () = next_tick(&mut ticks) => {
+                publish.counts(to_backend, to_client);
             }
         }
-        if !down_done {
-            match down.poll_pump(&mut backend, &mut client, &activity, &mut to_client, cx) {
-                Poll::Ready(Ok(())) => {
-                    down_done = true;
-                    first_end.get_or_insert(SessionEnd::BackendClosed);
-                }
-                Poll::Ready(Err(PumpError::Read(e))) => {
-                    return Poll::Ready(SessionEnd::BackendError(e))
-                }
-                Poll::Ready(Err(PumpError::Write(e))) => {
-                    return Poll::Ready(SessionEnd::ClientError(e))
-                }
-                Poll::Pending => {}
-            }
-        }
-        if up_done && down_done {
-            return Poll::Ready(first_end.take().unwrap_or(SessionEnd::ClientClosed));
-        }
-        Poll::Pending
-    });
-    let end = tokio::select! {
-        stop = watchdog.stopped(&activity) => SessionEnd::from(stop),
-        end = relaying => end,
     };
     RelayReport {
         end,

@@ -1,7 +1,11 @@
 //! The pumps over in-memory pipes, on a paused clock where time matters.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
+
+use consoled_core::prometheus_client::encoding::prometheus_text::encode;
+use consoled_core::prometheus_client::registry::Registry;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt, DuplexStream};
@@ -13,6 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::*;
+use crate::metrics::ProxyMetrics;
 use crate::shutdown::ShutdownTrigger;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -54,6 +59,7 @@ async fn session_with(
             max_frame_size,
             signal,
             None,
+            Publish::default(),
         )
         .await
     });
@@ -253,10 +259,17 @@ async fn raw_relay_half_closes_each_direction() {
     let (mut backend, backend_ours) = duplex(1024);
     let trigger = ShutdownTrigger::new();
     let signal = trigger.signal();
-    let relay =
-        tokio::spawn(
-            async move { relay_raw(client_ours, backend_ours, &limits(), signal, None).await },
-        );
+    let relay = tokio::spawn(async move {
+        relay_raw(
+            client_ours,
+            backend_ours,
+            &limits(),
+            signal,
+            None,
+            Publish::default(),
+        )
+        .await
+    });
     client.write_all(b"key").await.unwrap();
     client.shutdown().await.unwrap();
     let mut got = Vec::new();
@@ -286,7 +299,15 @@ async fn raw_relay_honours_the_idle_timeout() {
     let mut l = limits();
     l.idle_timeout = Some(Duration::from_secs(5));
     let trigger = ShutdownTrigger::new();
-    let report = relay_raw(client_ours, backend_ours, &l, trigger.signal(), None).await;
+    let report = relay_raw(
+        client_ours,
+        backend_ours,
+        &l,
+        trigger.signal(),
+        None,
+        Publish::default(),
+    )
+    .await;
     assert_eq!(report.end, SessionEnd::Idle);
 }
 
@@ -300,7 +321,16 @@ async fn small_pipe_session() -> (WebSocketStream<DuplexStream>, DuplexStream, S
     let trigger = ShutdownTrigger::new();
     let signal = trigger.signal();
     tokio::spawn(async move {
-        relay_websocket(server_io, backend_ours, &limits(), MAX_FRAME, signal, None).await
+        relay_websocket(
+            server_io,
+            backend_ours,
+            &limits(),
+            MAX_FRAME,
+            signal,
+            None,
+            Publish::default(),
+        )
+        .await
     });
     (client, backend, trigger)
 }
@@ -392,4 +422,125 @@ async fn a_slow_client_holds_the_backend_back() {
     let want: Vec<u8> = (0..100u8).flat_map(|i| [i; 1024]).collect();
     assert_eq!(got, want);
     drop(timeout(LIMIT, writer).await.unwrap().unwrap());
+}
+
+/// What the registry shows for one line's name and labels, if anything.
+fn sample(registry: &Registry, series: &str) -> Option<String> {
+    let mut text = String::new();
+    encode(&mut text, registry).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ').map(str::to_owned))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_live_raw_session_publishes_its_bytes_every_interval() {
+    let mut registry = Registry::default();
+    let metrics = Arc::new(ProxyMetrics::register(&mut registry));
+    let (mut client, client_ours) = duplex(1024);
+    let (mut backend, backend_ours) = duplex(1024);
+    let trigger = ShutdownTrigger::new();
+    let signal = trigger.signal();
+    let ours = metrics.clone();
+    let relay = tokio::spawn(async move {
+        let mut tally = ours.session_started("xvpvnc");
+        let report = relay_raw(
+            client_ours,
+            backend_ours,
+            &limits(),
+            signal,
+            None,
+            Publish {
+                tally: Some(&mut tally),
+                listed: None,
+            },
+        )
+        .await;
+        tally.finish(&report);
+        report
+    });
+    client.write_all(b"hello").await.unwrap();
+    assert_eq!(read_exactly(&mut backend, 5).await, b"hello");
+    backend.write_all(b"abc").await.unwrap();
+    let mut got = [0u8; 3];
+    client.read_exact(&mut got).await.unwrap();
+    let up = r#"consoled_proxy_bytes_total{type="xvpvnc",direction="to_backend"}"#;
+    let down = r#"consoled_proxy_bytes_total{type="xvpvnc",direction="to_client"}"#;
+    let active = r#"consoled_proxy_sessions_active{type="xvpvnc"}"#;
+    // Nothing shared moves before the tick.
+    assert_eq!(sample(&registry, up).as_deref(), Some("0"));
+    assert_eq!(sample(&registry, active).as_deref(), Some("1"));
+    tokio::time::sleep(crate::PUBLISH_INTERVAL + Duration::from_millis(1)).await;
+    assert_eq!(sample(&registry, up).as_deref(), Some("5"));
+    assert_eq!(sample(&registry, down).as_deref(), Some("3"));
+    // The relay goes on after a tick, and its end publishes the rest.
+    client.write_all(b"!!").await.unwrap();
+    assert_eq!(read_exactly(&mut backend, 2).await, b"!!");
+    client.shutdown().await.unwrap();
+    backend.shutdown().await.unwrap();
+    let report = timeout(LIMIT, relay).await.unwrap().unwrap();
+    assert_eq!((report.to_backend, report.to_client), (7, 3));
+    assert_eq!(sample(&registry, up).as_deref(), Some("7"));
+    assert_eq!(sample(&registry, active).as_deref(), Some("0"));
+    assert_eq!(
+        sample(
+            &registry,
+            r#"consoled_proxy_sessions_total{type="xvpvnc",end="client_closed"}"#
+        )
+        .as_deref(),
+        Some("1")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_live_websocket_session_publishes_its_bytes_every_interval() {
+    let mut registry = Registry::default();
+    let metrics = Arc::new(ProxyMetrics::register(&mut registry));
+    let (client_io, server_io) = duplex(64 * 1024);
+    let (mut backend, backend_ours) = duplex(64 * 1024);
+    let mut client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+    let trigger = ShutdownTrigger::new();
+    let signal = trigger.signal();
+    let ours = metrics.clone();
+    let relay = tokio::spawn(async move {
+        let mut tally = ours.session_started("novnc");
+        let report = relay_websocket(
+            server_io,
+            backend_ours,
+            &limits(),
+            MAX_FRAME,
+            signal,
+            None,
+            Publish {
+                tally: Some(&mut tally),
+                listed: None,
+            },
+        )
+        .await;
+        tally.finish(&report);
+        report
+    });
+    client.send(Message::binary(&b"keys"[..])).await.unwrap();
+    assert_eq!(read_exactly(&mut backend, 4).await, b"keys");
+    backend.write_all(b"screen").await.unwrap();
+    assert_eq!(next(&mut client).await, Message::binary(&b"screen"[..]));
+    let up = r#"consoled_proxy_bytes_total{type="novnc",direction="to_backend"}"#;
+    let down = r#"consoled_proxy_bytes_total{type="novnc",direction="to_client"}"#;
+    assert_eq!(sample(&registry, down).as_deref(), Some("0"));
+    tokio::time::sleep(crate::PUBLISH_INTERVAL * 2 + Duration::from_millis(1)).await;
+    assert_eq!(sample(&registry, up).as_deref(), Some("4"));
+    assert_eq!(sample(&registry, down).as_deref(), Some("6"));
+    trigger.fire();
+    expect_close(&mut client, CloseCode::Away, "proxy shutting down").await;
+    drop(client);
+    let report = timeout(LIMIT, relay).await.unwrap().unwrap();
+    assert_eq!(report.end, SessionEnd::Shutdown);
+    assert_eq!(sample(&registry, down).as_deref(), Some("6"));
+    assert_eq!(
+        sample(
+            &registry,
+            r#"consoled_proxy_sessions_total{type="novnc",end="shutdown"}"#
+        )
+        .as_deref(),
+        Some("1")
+    );
 }

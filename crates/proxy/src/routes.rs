@@ -10,7 +10,7 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use crate::context::ListenerContext;
 use crate::pages::is_open_redirect;
 use crate::reply::{empty, Body};
-use crate::session::{websocket_session, PendingSession};
+use crate::session::{websocket_session, PendingSession, Refusal};
 use crate::{health, websocket};
 
 /// Answers one request hyper read; a `101` comes with the session to run
@@ -35,6 +35,7 @@ pub(crate) async fn answer<B: Send + 'static>(
     // A raw front's console requests never get here (see `tcp_front`):
     // what does is one without a token.
     let status = if ctx.serves(Front::RawTcp) {
+        ctx.count_refusal(None, &Refusal::NoToken);
         StatusCode::FORBIDDEN
     } else {
         StatusCode::NOT_FOUND

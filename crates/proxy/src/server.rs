@@ -16,6 +16,7 @@ use crate::context::ListenerContext;
 use crate::error::ProxyError;
 use crate::listener::Listener;
 use crate::live::LiveSessions;
+use crate::metrics::ProxyMetrics;
 use crate::pages::{default_web_root, Pages};
 use crate::serial_hub::SerialHubs;
 use crate::shutdown::ShutdownTrigger;
@@ -121,6 +122,7 @@ impl ProxyServer {
                 trusted_proxies: Arc::clone(&trusted_proxies),
                 claims: Arc::clone(&claims),
                 serial_hubs: Arc::clone(&serial_hubs),
+                metrics: None,
             };
             tracing::info!(
                 listener = %listen,
@@ -132,7 +134,7 @@ impl ProxyServer {
             bound.push(Listener {
                 tcp,
                 tls,
-                ctx: Arc::new(ctx),
+                ctx,
                 close_sessions,
             });
         }
@@ -141,6 +143,16 @@ impl ProxyServer {
             settings,
             stop_accepting,
         })
+    }
+
+    /// Counts every listener's sessions, refusals and bytes in `metrics`
+    /// (without it, nothing is counted and no session keeps a publishing
+    /// timer).
+    pub fn with_metrics(mut self, metrics: Arc<ProxyMetrics>) -> Self {
+        for listener in &mut self.listeners {
+            listener.ctx.metrics = Some(Arc::clone(&metrics));
+        }
+        self
     }
 
     /// The bound addresses, in the order the listeners were configured

@@ -25,7 +25,7 @@ use crate::client_addr::client_of;
 use crate::context::ListenerContext;
 use crate::live::Listed;
 use crate::origin::{OriginCheck, OriginError};
-use crate::relay::{relay_websocket, RelayReport};
+use crate::relay::{relay_websocket, Publish, RelayReport};
 use crate::reply::{empty, Body};
 use crate::token::token_from_request;
 use crate::websocket::{negotiate, switching_protocols, UpgradeError};
@@ -150,12 +150,29 @@ pub(crate) struct Authorized {
 
 /// Takes a session slot, validates `token` for `front`, checks the Origin
 /// of a request with `headers` (WebSocket only: browsers send it) and
-/// opens the backend.
+/// opens the backend; counts a refusal.
 pub(crate) async fn authorize(
     ctx: &ListenerContext,
     headers: &HeaderMap,
     token: Option<&str>,
     front: Front,
+) -> Result<Authorized, Refusal> {
+    let mut validated_type = None;
+    let authorized = admit(ctx, headers, token, front, &mut validated_type).await;
+    if let Err(refusal) = &authorized {
+        ctx.count_refusal(validated_type.as_deref(), refusal);
+    }
+    authorized
+}
+
+/// [`authorize`]'s checks; sets `validated_type` once the token is good,
+/// so that a refusal after that is counted under the token's type.
+async fn admit(
+    ctx: &ListenerContext,
+    headers: &HeaderMap,
+    token: Option<&str>,
+    front: Front,
+    validated_type: &mut Option<String>,
 ) -> Result<Authorized, Refusal> {
     let permit = ctx
         .sessions
@@ -171,6 +188,7 @@ pub(crate) async fn authorize(
         .await
         .map_err(Refusal::Unavailable)?
         .ok_or(Refusal::UnknownToken)?;
+    *validated_type = Some(record.console_type.clone());
     if !ctx.accepts_type(&record.console_type) {
         return Err(Refusal::OtherListener(record.console_type));
     }
@@ -351,6 +369,10 @@ async fn relay_upgraded(
     } = authorized;
     let limits = ctx.limits_for(&record);
     let open = OpenSession::begin(&ctx, session_id, client, &record, "websocket");
+    let mut tally = ctx
+        .metrics
+        .as_ref()
+        .map(|m| m.session_started(&record.console_type));
     let report = relay_websocket(
         TokioIo::new(upgraded),
         backend,
@@ -358,9 +380,16 @@ async fn relay_upgraded(
         ctx.settings.max_frame_size,
         ctx.closing.clone(),
         Some(revocation),
+        Publish {
+            tally: tally.as_mut(),
+            listed: Some(open.listed()),
+        },
     )
     .await;
     open.end(&ctx, &record, &report);
+    if let Some(tally) = tally {
+        tally.finish(&report);
+    }
 }
 
 /// Checks the upgrade and the token and opens the backend: our `101` and
@@ -370,10 +399,12 @@ async fn accept<B>(
     request: &Request<B>,
     token: Option<&str>,
 ) -> Result<(Response<Body>, Authorized), Refusal> {
-    if !ctx.serves(Front::WebSocket) {
-        return Err(Refusal::WrongFront);
-    }
-    let upgrade = negotiate(request).map_err(Refusal::BadUpgrade)?;
+    let upgrade = if ctx.serves(Front::WebSocket) {
+        negotiate(request).map_err(Refusal::BadUpgrade)
+    } else {
+        Err(Refusal::WrongFront)
+    };
+    let upgrade = upgrade.inspect_err(|refusal| ctx.count_refusal(None, refusal))?;
     let session = authorize(ctx, request.headers(), token, Front::WebSocket).await?;
     Ok((switching_protocols(&upgrade), session))
 }
@@ -384,7 +415,7 @@ pub(crate) struct OpenSession {
     id: String,
     client: String,
     started: tokio::time::Instant,
-    _listed: Listed,
+    listed: Listed,
 }
 
 impl OpenSession {
@@ -425,8 +456,13 @@ impl OpenSession {
             id,
             client,
             started: tokio::time::Instant::now(),
-            _listed: listed,
+            listed,
         }
+    }
+
+    /// Its place on the node's session list.
+    pub(crate) fn listed(&self) -> &Listed {
+        &self.listed
     }
 
     /// Logs the session's end; dropping it takes it off the list.

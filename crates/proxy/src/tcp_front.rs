@@ -20,7 +20,7 @@ use crate::context::ListenerContext;
 use crate::health::is_health_check;
 use crate::pages::is_open_redirect;
 use crate::prefixed::Prefixed;
-use crate::relay::relay_raw;
+use crate::relay::{relay_raw, Publish};
 use crate::session::{authorize, OpenSession, Refusal};
 use crate::token::token_from_query;
 use crate::websocket::is_upgrade;
@@ -130,15 +130,26 @@ async fn tcp_session<S>(
         &session.record,
         "tcp",
     );
+    let mut tally = ctx
+        .metrics
+        .as_ref()
+        .map(|m| m.session_started(&session.record.console_type));
     let report = relay_raw(
         stream,
         session.backend,
         &limits,
         ctx.closing.clone(),
         Some(session.revocation),
+        Publish {
+            tally: tally.as_mut(),
+            listed: Some(open.listed()),
+        },
     )
     .await;
     open.end(&ctx, &session.record, &report);
+    if let Some(tally) = tally {
+        tally.finish(&report);
+    }
 }
 
 /// Writes `refusal` as an empty-bodied response and closes our side.

@@ -19,7 +19,8 @@ use toml::Spanned;
 
 use super::fields::keys_of;
 use super::{
-    ApiSettings, BackendSection, BackendSettings, Config, ProxySection, StoreChoice, TokensSection,
+    ApiSettings, BackendSection, BackendSettings, Config, MetricsSettings, ProxySection,
+    StoreChoice, TokensSection,
 };
 use crate::toml_error;
 
@@ -35,6 +36,7 @@ const SECTIONS: &[&str] = &[
     "keystone_authtoken",
     "vnc",
     "log",
+    "metrics",
 ];
 
 /// Reads a whole file.
@@ -57,6 +59,9 @@ pub fn parse(path: &Path, source: &str) -> Result<Config, String> {
                     whole(value).map_err(|e| fail(e, "keystone_authtoken"))?;
             }
             "vnc" => config.vnc = whole(value).map_err(|e| fail(e, "vnc"))?,
+            "metrics" => {
+                config.metrics = whole::<MetricsSettings>(value).map_err(|e| fail(e, "metrics"))?;
+            }
             "backend" => {
                 let mut parts = Parts::new(value, "backend", path, source)?;
                 let choice = parts.take::<BackendSettings>()?;

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::fields::keys_of;
-use super::{ApiSettings, BackendSettings, LogSettings, StoreChoice};
+use super::{ApiSettings, BackendSettings, LogSettings, MetricsSettings, StoreChoice};
 
 /// One struct's keys as the help shows them.
 struct Part {
@@ -77,6 +77,11 @@ fn sections() -> Vec<Section> {
             header: "[vnc]",
             note: "security between the proxy and VNC servers, as Nova's [vnc]; paths relative to this file",
             parts: vec![part::<VncSettings>()],
+        },
+        Section {
+            header: "[metrics]",
+            note: "Prometheus metrics (consoled serve, consoled api, consoled proxy)",
+            parts: vec![part::<MetricsSettings>()],
         },
         Section {
             header: "[keystone_authtoken]",

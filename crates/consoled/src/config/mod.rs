@@ -10,6 +10,7 @@
 //! | `[proxy]`, `[[proxy.listeners]]` | consoled-proxy ([`ProxySettings`], [`ListenerConfig`]) |
 //! | `[vnc]` | consoled-rfb ([`VncSettings`]) |
 //! | `[log]` | this binary ([`LogSettings`]) |
+//! | `[metrics]` | this binary ([`MetricsSettings`]) |
 //!
 //! Every key is defined once, in its struct; [`compose`] reads the file
 //! into them (refusing unknown keys with their line), [`Config::validate`]
@@ -52,6 +53,8 @@ pub struct Config {
     pub log: LogSettings,
     /// `[vnc]`: security between the proxy and VNC servers.
     pub vnc: VncSettings,
+    /// `[metrics]`: the operator's listener.
+    pub metrics: MetricsSettings,
 }
 
 /// `[api]`: the compute API listener.
@@ -72,6 +75,39 @@ impl Default for ApiSettings {
         ApiSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8774)),
             auth: AuthMode::NoAuth,
+        }
+    }
+}
+
+/// `[metrics]`: the operator's listener, off unless `listen` is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Where Prometheus scrapes GET /metrics (text format), for consoled
+    /// serve, api and proxy alike: one listener per process, on a port of
+    /// its own (port 0: any free port). Meant for the operator's network,
+    /// not the public one. No metrics without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"127.0.0.1:9180")]
+    pub listen: Option<SocketAddr>,
+}
+
+impl MetricsSettings {
+    /// Refuses a `listen` that another listener of the file already
+    /// names (`taken`: key path and address; port 0 never clashes).
+    ///
+    /// # Errors
+    /// `listen` and the key it clashes with.
+    pub fn validate(&self, taken: &[(String, SocketAddr)]) -> Result<(), SettingError> {
+        let Some(listen) = self.listen.filter(|l| l.port() != 0) else {
+            return Ok(());
+        };
+        match taken.iter().find(|(_, addr)| *addr == listen) {
+            Some((key, _)) => Err(SettingError::new(
+                "listen",
+                format!("{listen} is {key} already; give metrics a port of its own"),
+            )),
+            None => Ok(()),
         }
     }
 }
@@ -279,6 +315,17 @@ impl Config {
                 .map_err(|e| e.under(&format!("proxy.listeners[{i}]")))?;
         }
         self.vnc.validate().map_err(|e| e.under("vnc"))?;
+        let mut taken = vec![("api.listen".to_owned(), self.api.listen)];
+        taken.extend(
+            self.proxy
+                .listeners
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (format!("proxy.listeners[{i}].listen"), l.listen)),
+        );
+        self.metrics
+            .validate(&taken)
+            .map_err(|e| e.under("metrics"))?;
         Ok(())
     }
 }
@@ -418,6 +465,27 @@ mod tests {
         assert_eq!(c.proxy.settings.keepalive_interval, None);
         assert_eq!(c.proxy.settings.max_frame_size, 4096);
         assert_eq!(c.proxy.listeners[0].types, ["novnc"]);
+    }
+
+    #[test]
+    fn metrics_are_off_unless_listen_is_set_and_need_a_port_of_their_own() {
+        assert_eq!(parse("").unwrap().metrics.listen, None);
+        let parse = |text: &str| parse(&format!("[backend]\ninventory = \"s.toml\"\n{text}"));
+        let c = parse("[metrics]\nlisten = \"127.0.0.1:9180\"\n").unwrap();
+        assert_eq!(c.metrics.listen.unwrap().to_string(), "127.0.0.1:9180");
+        c.validate().unwrap();
+        let clash = parse(
+            "[metrics]\nlisten = \"127.0.0.1:6080\"\n\
+             [[proxy.listeners]]\nlisten = \"127.0.0.1:6080\"\ntypes = [\"novnc\"]\n",
+        )
+        .unwrap();
+        let e = clash.validate().unwrap_err().to_string();
+        assert!(
+            e.starts_with("metrics.listen: 127.0.0.1:6080 is proxy.listeners[0].listen already"),
+            "{e}"
+        );
+        let any = parse("[api]\nlisten = \"127.0.0.1:0\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n");
+        any.unwrap().validate().unwrap();
     }
 
     #[test]

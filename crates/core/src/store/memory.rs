@@ -239,6 +239,10 @@ impl TokenStore for MemoryTokenStore {
         let now = self.now();
         Ok(self.lock().drop_expired(now))
     }
+
+    fn live_records(&self) -> Option<usize> {
+        Some(self.len())
+    }
 }
 
 #[cfg(test)]

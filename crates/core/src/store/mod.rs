@@ -2,9 +2,11 @@
 
 mod limits;
 mod memory;
+mod metered;
 
 pub use limits::StoreLimits;
 pub use memory::MemoryTokenStore;
+pub use metered::MeteredTokenStore;
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -112,6 +114,13 @@ pub trait TokenStore: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`] when the store cannot answer.
     async fn purge_expired(&self) -> Result<usize, StoreError>;
+
+    /// How many records the store holds, if it can tell without a round
+    /// trip (the memory store can; a shared store usually cannot): what
+    /// `consoled_token_store_live_records` reports. `None` by default.
+    fn live_records(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Calls [`TokenStore::purge_expired`] every `every` until the store is
