@@ -32,6 +32,8 @@ pub struct StackOptions {
     /// Have SeaBIOS write to the serial console too (see
     /// [`Qemu::start_with`]).
     pub bios_on_serial: bool,
+    /// `[consoles.serial] sessions`: shared, exclusive or takeover.
+    pub serial_sessions: String,
 }
 
 impl Default for StackOptions {
@@ -40,6 +42,7 @@ impl Default for StackOptions {
             novnc_page: "vnc_lite.html".to_owned(),
             proxy: String::new(),
             bios_on_serial: false,
+            serial_sessions: "shared".to_owned(),
         }
     }
 }
@@ -84,6 +87,7 @@ base_url = "http://{novnc}/{page}"
 
 [consoles.serial]
 base_url = "ws://{serial}/"
+sessions = "{serial_sessions}"
 
 [consoles.spice-html5]
 base_url = "http://{spice}/spice_auto.html"
@@ -108,6 +112,7 @@ types = ["spice-html5"]
 "#,
             page = options.novnc_page,
             proxy = options.proxy,
+            serial_sessions = options.serial_sessions,
         );
         let servers = format!(
             r#"[[servers]]
