@@ -18,15 +18,14 @@ use consoled_e2e::libvirt::{
 };
 use consoled_e2e::net::free_port;
 use consoled_e2e::novnc_page::{wait_for_frame, CONNECT_LIMIT, LITE_CONNECTED, LITE_STATUS};
+use consoled_e2e::seabios::read_whole_boot;
 use consoled_e2e::stack::LIMIT;
 use consoled_e2e::tools::{require_chromium, require_novnc, require_openstack, require_qemu};
 use consoled_e2e::vnc::rfb_over_websocket;
 use consoled_e2e::ws;
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio::sync::{RwLock, RwLockReadGuard};
 use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::Message;
 
 /// Held shared by every test that needs libvirtd, alone by the one that
 /// stops it.
@@ -132,31 +131,14 @@ fn client() -> reqwest::Client {
         .expect("HTTP client")
 }
 
-/// Reads the serial WebSocket at `url` until SeaBIOS's banner and its boot
-/// failure have come through.
+/// Opens the serial WebSocket at `url` and reads it until a whole SeaBIOS
+/// boot came through.
 async fn seabios_text_through(url: &str, served: &Served) {
     let (mut socket, _) = timeout(LIMIT, ws::open(url, &[]))
         .await
         .expect("WebSocket handshake in time")
         .unwrap_or_else(|e| panic!("serial WebSocket: {e}\n{}", served.consoled.log()));
-    let mut seen = Vec::new();
-    loop {
-        let text = String::from_utf8_lossy(&seen);
-        if text
-            .find("SeaBIOS")
-            .is_some_and(|at| text[at..].contains("No bootable device"))
-        {
-            return;
-        }
-        match timeout(LIMIT, socket.next())
-            .await
-            .expect("SeaBIOS text in time")
-        {
-            Some(Ok(Message::Binary(bytes))) => seen.extend_from_slice(&bytes),
-            Some(Ok(_)) => {}
-            other => panic!("serial session ended: {other:?}\n{}", served.consoled.log()),
-        }
-    }
+    read_whole_boot(&mut socket, || served.consoled.log()).await;
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 //! it) through the serial proxy.
 
 use consoled_e2e::console_urls::{novnc_websocket_url, token_of};
+use consoled_e2e::seabios::whole_boot_seen;
 use consoled_e2e::stack::{Stack, StackOptions, LIMIT, SERVER_ID};
 use consoled_e2e::tools::require_qemu;
 use consoled_e2e::vnc::{request_update_header, rfb_over_websocket};
@@ -118,11 +119,4 @@ async fn serial_url_reaches_qemus_serial_port() {
         closed.contains(&format!("to_backend={}", typed.len())),
         "every byte typed reached QEMU: {closed}"
     );
-}
-
-/// Whether `seen` holds SeaBIOS's banner followed by its boot failure.
-fn whole_boot_seen(seen: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(seen);
-    text.find("SeaBIOS")
-        .is_some_and(|banner| text[banner..].contains("No bootable device"))
 }

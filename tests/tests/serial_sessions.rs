@@ -2,6 +2,7 @@
 //! time: shared (both see the boot text, either types), exclusive (the
 //! second is refused), takeover (the first is closed with 4001).
 
+use consoled_e2e::seabios::read_whole_boot;
 use consoled_e2e::stack::{Stack, StackOptions, LIMIT};
 use consoled_e2e::tools::require_qemu;
 use consoled_e2e::ws;
@@ -21,26 +22,8 @@ async fn stack(sessions: &str) -> Stack {
     .await
 }
 
-/// Reads until SeaBIOS's banner and its boot failure came through.
 async fn boot_text(socket: &mut WebSocketStream<TcpStream>, stack: &Stack) {
-    let mut seen = Vec::new();
-    loop {
-        let text = String::from_utf8_lossy(&seen);
-        if text
-            .find("SeaBIOS")
-            .is_some_and(|at| text[at..].contains("No bootable device"))
-        {
-            return;
-        }
-        match timeout(LIMIT, socket.next())
-            .await
-            .expect("SeaBIOS text in time")
-        {
-            Some(Ok(Message::Binary(bytes))) => seen.extend_from_slice(&bytes),
-            Some(Ok(_)) => {}
-            other => panic!("session ended: {other:?}\n{}", stack.consoled.log()),
-        }
-    }
+    read_whole_boot(socket, || stack.consoled.log()).await;
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{free_port, temp_dir, Served, WEB};
+use common::{console_url, free_port, temp_dir, Served, WEB};
 use consoled_testkit::SerialEcho;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -53,18 +53,7 @@ async fn a_sessions_audit_events_name_who_what_where_and_how_it_ended() {
     .unwrap();
     let served = Served::start(&config);
 
-    let body: Value = reqwest::Client::new()
-        .post(format!("{}/v2.1/servers/{WEB}/remote-consoles", served.url))
-        .header("x-auth-token", "alice:demo")
-        .header("openstack-api-version", "compute 2.6")
-        .json(&serde_json::json!({"remote_console": {"protocol": "serial", "type": "serial"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let url = body["remote_console"]["url"].as_str().unwrap().to_owned();
+    let url = console_url(&served.url, "alice:demo", "serial", "serial").await;
     let token = url.rsplit("token=").next().unwrap().to_owned();
 
     let mut request =

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{free_port, run, temp_dir, Served, WEB};
+use common::{console_url, free_port, run, temp_dir, Served, WEB};
 use consoled_testkit::{rfb_client_handshake, RedisServer, RfbOptions, RfbServer, WsIo};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -40,18 +40,7 @@ fn node_config(
 }
 
 async fn mint(api: &str) -> String {
-    let body: serde_json::Value = reqwest::Client::new()
-        .post(format!("{api}/v2.1/servers/{WEB}/remote-consoles"))
-        .header("x-auth-token", "demo:demo")
-        .header("openstack-api-version", "compute 2.6")
-        .json(&serde_json::json!({"remote_console": {"protocol": "vnc", "type": "novnc"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let url = url::Url::parse(body["remote_console"]["url"].as_str().unwrap()).unwrap();
+    let url = url::Url::parse(&console_url(api, "demo:demo", "vnc", "novnc").await).unwrap();
     let path = url
         .query_pairs()
         .find(|(k, _)| k == "path")
@@ -64,23 +53,9 @@ async fn mint(api: &str) -> String {
 }
 
 /// Opens the console through the proxy on `port` as noVNC does and
-/// completes the RFB handshake with the VM.
+/// completes the RFB handshake with the VM; returns the VM's name.
 async fn open_console(port: u16, token: &str) -> String {
-    let request = format!("ws://127.0.0.1:{port}/?token={token}")
-        .into_client_request()
-        .unwrap();
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let (ws, _) = tokio_tungstenite::client_async(request, tcp)
-        .await
-        .expect("proxy accepts the token");
-    let mut io = WsIo::new(ws, Default::default());
-    let init = tokio::time::timeout(Duration::from_secs(20), rfb_client_handshake(&mut io))
-        .await
-        .expect("handshake in time")
-        .expect("RFB handshake through the proxy");
-    init.name
+    keep_console(port, token).await.1
 }
 
 #[tokio::test]
@@ -173,11 +148,15 @@ async fn until_listed(
     }
 }
 
-/// Opens the console through the proxy on `port`, keeps the WebSocket.
+/// Opens the console through the proxy on `port` as noVNC does and
+/// completes the RFB handshake with the VM: the session, and the VM's name.
 async fn keep_console(
     port: u16,
     token: &str,
-) -> WsIo<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>> {
+) -> (
+    WsIo<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>>,
+    String,
+) {
     let request = format!("ws://127.0.0.1:{port}/?token={token}")
         .into_client_request()
         .unwrap();
@@ -188,11 +167,11 @@ async fn keep_console(
         .await
         .expect("proxy accepts the token");
     let mut io = WsIo::new(ws, Default::default());
-    tokio::time::timeout(Duration::from_secs(20), rfb_client_handshake(&mut io))
+    let init = tokio::time::timeout(Duration::from_secs(20), rfb_client_handshake(&mut io))
         .await
         .expect("handshake in time")
         .expect("RFB handshake through the proxy");
-    io
+    (io, init.name)
 }
 
 #[tokio::test]
@@ -217,8 +196,8 @@ async fn every_node_lists_every_session_and_one_revokes_them_everywhere() {
     let _proxy_c = Served::start_as("proxy", &node("proxy-c", port_c, admin[3]));
 
     let token = mint(&api_1.url).await;
-    let mut on_b = keep_console(port_b, &token).await;
-    let mut on_c = keep_console(port_c, &token).await;
+    let (mut on_b, _) = keep_console(port_b, &token).await;
+    let (mut on_c, _) = keep_console(port_c, &token).await;
     // Every node, API or proxy, lists both proxies' sessions.
     for port in admin {
         let listed = until_listed(port, |s| s.len() == 2).await;

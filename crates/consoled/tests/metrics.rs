@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, temp_dir, Served, WEB};
+use common::{console_url, free_port, temp_dir, Served, WEB};
 use consoled_testkit::{SerialEcho, WsIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -67,21 +67,7 @@ impl Node {
 
     /// A serial console's URL, minted through the API.
     async fn mint(&self) -> String {
-        let body: serde_json::Value = reqwest::Client::new()
-            .post(format!(
-                "{}/v2.1/servers/{WEB}/remote-consoles",
-                self.served.url
-            ))
-            .header("x-auth-token", "demo:demo")
-            .header("openstack-api-version", "compute 2.6")
-            .json(&serde_json::json!({"remote_console": {"protocol": "serial", "type": "serial"}}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["remote_console"]["url"].as_str().unwrap().to_owned()
+        console_url(&self.served.url, "demo:demo", "serial", "serial").await
     }
 
     /// Connects to `url` through the proxy: the session, or the refusal's

@@ -70,6 +70,29 @@ pub fn run(args: &[&str]) -> Output {
         .expect("consoled runs")
 }
 
+/// Creates a console of the inventory's server web-1 through the compute
+/// API at `api` as `token` (`user:project` under noauth); returns its URL.
+///
+/// # Panics
+/// When the API does not answer with one.
+pub async fn console_url(api: &str, token: &str, protocol: &str, console_type: &str) -> String {
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("{api}/v2.1/servers/{WEB}/remote-consoles"))
+        .header("x-auth-token", token)
+        .header("openstack-api-version", "compute 2.6")
+        .json(&serde_json::json!({"remote_console": {"protocol": protocol, "type": console_type}}))
+        .send()
+        .await
+        .expect("the compute API answers")
+        .json()
+        .await
+        .expect("a JSON body");
+    body["remote_console"]["url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no console URL in {body}"))
+        .to_owned()
+}
+
 /// A running `consoled serve`.
 pub struct Served {
     pub child: Child,
