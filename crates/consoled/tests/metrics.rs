@@ -123,15 +123,25 @@ fn sample(text: &str, series: &str) -> Option<f64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// Sends `bytes` and reads the echo back.
-async fn echo(console: &mut Console, bytes: &[u8]) {
-    console.write_all(bytes).await.unwrap();
-    let mut back = vec![0u8; bytes.len()];
-    tokio::time::timeout(LIMIT, console.read_exact(&mut back))
-        .await
-        .expect("echo in time")
-        .unwrap();
-    assert_eq!(back, bytes);
+/// Types a payload on each console in turn; the sessions share the one
+/// serial connection, so every console reads every echo. Returns the bytes
+/// typed.
+async fn type_on_each(consoles: &mut [Console]) -> usize {
+    let mut sent = 0;
+    for i in 0..consoles.len() {
+        let bytes = payload(i);
+        consoles[i].write_all(&bytes).await.unwrap();
+        for console in consoles.iter_mut() {
+            let mut back = vec![0u8; bytes.len()];
+            tokio::time::timeout(LIMIT, console.read_exact(&mut back))
+                .await
+                .expect("echo in time")
+                .unwrap();
+            assert_eq!(back, bytes);
+        }
+        sent += bytes.len();
+    }
+    sent
 }
 
 /// Closes as a browser does (a close frame) and reads to the end.
@@ -158,11 +168,7 @@ async fn a_scrape_counts_sessions_refusals_bytes_and_store_operations() {
     }
     node.scrape_until(r#"consoled_proxy_sessions_active{type="serial"}"#, 3.0)
         .await;
-    let mut sent = 0;
-    for (i, console) in consoles.iter_mut().enumerate() {
-        echo(console, &payload(i)).await;
-        sent += payload(i).len();
-    }
+    let sent = type_on_each(&mut consoles).await;
     let bad = url.replace("token=", "token=x");
     assert_eq!(node.connect(&bad).await.err(), Some(403));
     let no_token = format!("ws://{}/", node.proxy);
@@ -185,7 +191,7 @@ async fn a_scrape_counts_sessions_refusals_bytes_and_store_operations() {
         ),
         (
             r#"consoled_proxy_bytes_total{type="serial",direction="to_client"}"#,
-            sent,
+            sent * SESSIONS as f64,
         ),
         (
             r#"consoled_proxy_session_duration_seconds_count{type="serial"}"#,
@@ -366,11 +372,7 @@ async fn prometheus_sees_sessions_rise_and_fall_and_the_bytes_sent() {
     for _ in 0..SESSIONS {
         consoles.push(node.connect(&url).await.expect("token accepted"));
     }
-    let mut sent = 0;
-    for (i, console) in consoles.iter_mut().enumerate() {
-        echo(console, &payload(i)).await;
-        sent += payload(i).len();
-    }
+    let sent = type_on_each(&mut consoles).await;
     // Every family has samples now: the scrape is what Prometheus lints.
     let (clean, said) = promtool_check(&node.scrape().await);
     assert!(clean, "promtool check metrics: {said}");
@@ -389,7 +391,7 @@ async fn prometheus_sees_sessions_rise_and_fall_and_the_bytes_sent() {
     prometheus
         .wait_for(
             r#"sum(consoled_proxy_bytes_total{direction="to_client"})"#,
-            sent,
+            sent * SESSIONS as f64,
         )
         .await;
     assert_eq!(prometheus.query(active).await, Some(SESSIONS as f64));
