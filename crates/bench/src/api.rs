@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// The request both answer: consoled mints a serial console for it.
+/// The request both answer: consoled mints a novnc console for it.
 pub fn create_request(host: SocketAddr, server: &str) -> Vec<u8> {
-    let body = r#"{"remote_console": {"protocol": "serial", "type": "serial"}}"#;
+    let body = r#"{"remote_console": {"protocol": "vnc", "type": "novnc"}}"#;
     format!(
         "POST /v2.1/servers/{server}/remote-consoles HTTP/1.1\r\nHost: {host}\r\n\
          X-Auth-Token: bench:bench\r\nOpenStack-API-Version: compute 2.6\r\n\
@@ -129,7 +129,7 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(u16
 /// # Errors
 /// When `listen` cannot be bound.
 pub async fn axum_limit(listen: SocketAddr) -> Result<(), String> {
-    const ANSWER: &str = r#"{"remote_console": {"protocol": "serial", "type": "serial", "url": "ws://127.0.0.1:6083/?token=00000000-0000-4000-8000-000000000000"}}"#;
+    const ANSWER: &str = r#"{"remote_console": {"protocol": "vnc", "type": "novnc", "url": "ws://127.0.0.1:6080/?path=%3Ftoken%3D00000000-0000-4000-8000-000000000000"}}"#;
     let app = axum::Router::new().route(
         "/v2.1/servers/{id}/remote-consoles",
         axum::routing::post(|| async {

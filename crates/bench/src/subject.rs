@@ -220,7 +220,9 @@ impl PlainRelay {
     }
 }
 
-/// `consoled serve` with one serial listener in front of the backend.
+/// `consoled serve` with one novnc listener in front of the backend (the
+/// WebSocket relay every WebSocket console type shares; serial consoles
+/// would share one backend connection between sessions of a server).
 pub struct Consoled {
     process: Process,
     api: SocketAddr,
@@ -233,7 +235,7 @@ pub struct Consoled {
 pub const SERVER: &str = "bench-server-1";
 
 impl Consoled {
-    /// Starts `binary serve` with a serial console at `backend`, and
+    /// Starts `binary serve` with a VNC console at `backend`, and
     /// `proxy_lines` and `tokens_lines` as the lines of its `[proxy]` and `[tokens]`
     /// sections.
     ///
@@ -248,13 +250,13 @@ impl Consoled {
         let (api, proxy) = (free_port()?, free_port()?);
         let dir = TempDir::new("consoled")?;
         let config = format!(
-            "[api]\nlisten = \"{api}\"\n\n[consoles.serial]\nbase_url = \"ws://{proxy}/\"\n\n\
+            "[api]\nlisten = \"{api}\"\n\n[consoles.novnc]\nbase_url = \"ws://{proxy}/\"\n\n\
              [backend]\ninventory = \"servers.toml\"\n\n[tokens]\n{tokens_lines}\n\n[proxy]\n{proxy_lines}\n\n\
-             [[proxy.listeners]]\nlisten = \"{proxy}\"\ntypes = [\"serial\"]\n"
+             [[proxy.listeners]]\nlisten = \"{proxy}\"\ntypes = [\"novnc\"]\n"
         );
         let inventory = format!(
             "[[servers]]\nid = \"{SERVER}\"\nname = \"bench\"\nproject_id = \"bench\"\n\
-             host = \"bench-host\"\n\n[servers.consoles.serial]\nhost = \"{}\"\nport = {}\n",
+             host = \"bench-host\"\n\n[servers.consoles.vnc]\nhost = \"{}\"\nport = {}\n",
             backend.ip(),
             backend.port()
         );
@@ -297,7 +299,8 @@ impl Consoled {
         self.api
     }
 
-    /// Mints a serial console and returns its URL's request target.
+    /// Mints a novnc console and returns the request target noVNC opens
+    /// (the URL's `path` parameter).
     async fn mint(&self) -> Result<String, String> {
         let response = self
             .http
@@ -307,7 +310,7 @@ impl Consoled {
             ))
             .header("x-auth-token", "bench:bench")
             .header("openstack-api-version", "compute 2.6")
-            .json(&serde_json::json!({"remote_console": {"protocol": "serial", "type": "serial"}}))
+            .json(&serde_json::json!({"remote_console": {"protocol": "vnc", "type": "novnc"}}))
             .send()
             .await
             .map_err(|e| format!("minting a console: {e}"))?;
@@ -318,10 +321,15 @@ impl Consoled {
         let url = body["remote_console"]["url"]
             .as_str()
             .ok_or("no url in the answer")?;
-        let target = url
-            .split_once("://")
-            .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned()))
+        let path = url::Url::parse(url)
+            .ok()
+            .and_then(|u| {
+                u.query_pairs()
+                    .find(|(k, _)| k == "path")
+                    .map(|(_, v)| v.into_owned())
+            })
             .ok_or_else(|| format!("odd console URL {url}"))?;
+        let target = format!("/{path}");
         Ok(target)
     }
 }
