@@ -1,7 +1,7 @@
 //! The `consoled` binary, run as its own process.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -94,6 +94,12 @@ impl Consoled {
             }
         }
         consoled
+    }
+
+    /// The folder of its configuration file (paths in it are relative to
+    /// this folder).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// What it has logged so far (stderr).

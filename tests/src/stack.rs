@@ -34,6 +34,9 @@ pub struct StackOptions {
     pub bios_on_serial: bool,
     /// `[consoles.serial] sessions`: shared, exclusive or takeover.
     pub serial_sessions: String,
+    /// Lines for the `[recording]` table (none: nothing is recorded); its
+    /// `dir` is relative to [`Consoled::dir`].
+    pub recording: String,
 }
 
 impl Default for StackOptions {
@@ -43,6 +46,7 @@ impl Default for StackOptions {
             proxy: String::new(),
             bios_on_serial: false,
             serial_sessions: "shared".to_owned(),
+            recording: String::new(),
         }
     }
 }
@@ -98,6 +102,9 @@ inventory = "servers.toml"
 [proxy]
 {proxy}
 
+[recording]
+{recording}
+
 [[proxy.listeners]]
 listen = "{novnc}"
 types = ["novnc"]
@@ -113,6 +120,7 @@ types = ["spice-html5"]
             page = options.novnc_page,
             proxy = options.proxy,
             serial_sessions = options.serial_sessions,
+            recording = options.recording,
         );
         let servers = format!(
             r#"[[servers]]

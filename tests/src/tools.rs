@@ -65,3 +65,22 @@ pub fn require_openstack() {
          (python3 -m pip install python-openstackclient; scripts/test installs it)"
     );
 }
+
+/// The `asciinema` command of the virtualenv `CONSOLED_ASCIINEMA` names
+/// (scripts/test installs asciinema from PyPI there).
+///
+/// # Panics
+/// When the variable is unset or the command is missing.
+pub fn require_asciinema() -> PathBuf {
+    let venv = std::env::var_os("CONSOLED_ASCIINEMA").expect(
+        "CONSOLED_ASCIINEMA is not set: it names a virtualenv with asciinema from PyPI \
+         (scripts/test makes one)",
+    );
+    let bin = Path::new(&venv).join("bin").join("asciinema");
+    assert!(
+        bin.is_file(),
+        "{} is missing: pip install asciinema into $CONSOLED_ASCIINEMA",
+        bin.display()
+    );
+    bin
+}

@@ -11,7 +11,7 @@ use consoled_api::{ApiState, NoAuth};
 use consoled_core::{
     DispatchSettings, Dispatcher, Endpoint, Identity, MemoryTokenStore, TypeSettings, Url,
 };
-use consoled_proxy::{ListenerConfig, ProxySettings};
+use consoled_proxy::{ListenerConfig, ProxySettings, RecordingSettings};
 use consoled_testkit::{
     AuthdEndpoint, AuthdOptions, ClockFrames, FakeBackend, RfbOptions, RfbServer, SerialLogin,
     ServerBuilder, SpiceEndpoint,
@@ -140,6 +140,7 @@ pub async fn run(options: DemoOptions) -> Result<(), String> {
         dispatcher.clone(),
         proxy_settings,
         listeners,
+        RecordingSettings::default(),
         None,
         shutdown.clone(),
     )

@@ -15,7 +15,7 @@ use consoled_backend_libvirt::LibvirtBackend;
 use consoled_core::prometheus_client::registry::Registry as Metrics;
 use consoled_core::store::MeteredTokenStore;
 use consoled_core::{Dispatcher, MemoryTokenStore, Revoker, ServerBackend, TokenStore};
-use consoled_proxy::{ListenerConfig, ProxyMetrics, ProxyServer, ProxySettings};
+use consoled_proxy::{ListenerConfig, ProxyMetrics, ProxyServer, ProxySettings, RecordingSettings};
 use consoled_store_redis::{RedisSessions, RedisTokenStore};
 use tokio::task::JoinSet;
 
@@ -134,6 +134,7 @@ pub async fn run(config_path: &Path, roles: Roles) -> Result<(), String> {
                 dispatcher,
                 loaded.config.proxy.settings.clone(),
                 loaded.proxy_listeners.clone(),
+                loaded.recording.clone(),
                 counted,
                 shutdown.clone(),
             )
@@ -263,8 +264,8 @@ async fn token_store(
     Ok(store)
 }
 
-/// The console proxies, bound, counting in `metrics` if any; also returns
-/// their addresses in listener order.
+/// The console proxies, bound, recording as `recording` says and counting
+/// in `metrics` if any; also returns their addresses in listener order.
 ///
 /// # Errors
 /// The proxy's one-line error for a listener that fails its checks or
@@ -273,11 +274,13 @@ pub async fn proxy_service(
     dispatcher: Dispatcher,
     settings: ProxySettings,
     listeners: Vec<ListenerConfig>,
+    recording: RecordingSettings,
     metrics: Option<Arc<ProxyMetrics>>,
     shutdown: Shutdown,
 ) -> Result<(Service, Vec<SocketAddr>), String> {
     let mut server = ProxyServer::bind(dispatcher, settings, listeners)
         .await
+        .and_then(|server| server.with_recording(recording))
         .map_err(|e| format!("proxy: {e}"))?;
     if let Some(metrics) = metrics {
         server = server.with_metrics(metrics);

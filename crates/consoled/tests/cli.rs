@@ -95,6 +95,9 @@ fn serve_help_documents_every_key() {
         "vencrypt_ca_certs",
         "[metrics]",
         "GET /metrics",
+        "[recording]",
+        "dir",
+        "asciicast",
         "[[servers]]",
         "project_id",
         "status",
@@ -513,6 +516,39 @@ fn every_refusable_key_is_named_as_written() {
         (
             format!("{LISTENER}[metrics]\nlisten = \"127.0.0.1:0\"\nport = 1\n"),
             "consoled.toml:6: in [metrics]: unknown field `port`".into(),
+        ),
+        // [recording]
+        (
+            "[recording]\ndir = 5\n".into(),
+            parse(2, "[recording]", "recording.dir"),
+        ),
+        (
+            "[recording]\ndir = \"\"\n".into(),
+            check("recording.dir") + "must name a folder",
+        ),
+        (
+            "[recording]\ntypes = [\"novnc\"]\n".into(),
+            check("recording.dir") + "missing: types needs it",
+        ),
+        (
+            "[recording]\ndir = \"rec\"\ntypes = \"serial\"\n".into(),
+            parse(3, "[recording]", "recording.types"),
+        ),
+        (
+            "[recording]\ndir = \"rec\"\ntypes = []\n".into(),
+            check("recording.types") + "name at least one console type",
+        ),
+        (
+            "[recording]\ndir = \"rec\"\ntypes = [\"serial\", \"webmks\"]\n".into(),
+            check("recording.types[1]") + "cannot record console type \"webmks\"",
+        ),
+        (
+            "[recording]\nfolder = \"rec\"\n".into(),
+            "consoled.toml:2: in [recording]: unknown field `folder`".into(),
+        ),
+        (
+            format!("[api]\nlisten = \"127.0.0.1:0\"\n{LISTENER}[recording]\ndir = \"servers.toml/rec\"\n"),
+            "proxy: recording.dir ".into(),
         ),
         // [keystone_authtoken], read with [api] auth = "keystone"
         (

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use consoled_core::{Dispatcher, Front, TokenRecord};
+use consoled_core::{BackendStream, Dispatcher, Front, TokenRecord};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -13,6 +13,7 @@ use crate::config::ProxySettings;
 use crate::live::LiveSessions;
 use crate::metrics::{refusal_reason, ProxyMetrics};
 use crate::pages::Pages;
+use crate::recording::{Recorder, SessionAudit};
 use crate::serial_hub::SerialHubs;
 use crate::session::Refusal;
 use crate::shutdown::ShutdownSignal;
@@ -50,6 +51,8 @@ pub(crate) struct ListenerContext {
     pub(crate) serial_hubs: Arc<SerialHubs>,
     /// Where sessions and refusals are counted, if anywhere.
     pub(crate) metrics: Option<Arc<ProxyMetrics>>,
+    /// Where sessions are recorded, if anywhere.
+    pub(crate) recorder: Option<Arc<Recorder>>,
 }
 
 impl ListenerContext {
@@ -76,6 +79,36 @@ impl ListenerContext {
             (None, _) => "unknown",
         };
         metrics.refused(console_type, reason);
+    }
+
+    /// `backend` as the relay gets it: tapped into a recording when
+    /// sessions of `record`'s type are recorded, else untouched (no
+    /// wrapper, no cost).
+    pub(crate) fn recorded(
+        &self,
+        backend: BackendStream,
+        session_id: &str,
+        client: &str,
+        record: &TokenRecord,
+    ) -> BackendStream {
+        let Some(recorder) = &self.recorder else {
+            return backend;
+        };
+        let minted_by = record.minted_by.as_ref();
+        let audit = SessionAudit {
+            session: session_id.to_owned(),
+            node: self.live.node().to_owned(),
+            server: record.instance_uuid.clone(),
+            console_type: record.console_type.clone(),
+            protocol: record.protocol.clone(),
+            client: client.to_owned(),
+            started_at: 0,
+            started: String::new(),
+            minted_by_user: minted_by.map(|m| m.user_id.clone()),
+            minted_by_project: minted_by.map(|m| m.project_id.clone()),
+            token_fingerprint: record.token_hash.fingerprint(),
+        };
+        recorder.tap(backend, record, audit)
     }
 
     /// The limits of a session on `record`.

@@ -55,6 +55,14 @@ pub enum ProxyError {
         /// The configured path.
         path: PathBuf,
     },
+    /// The recordings' folder cannot be made.
+    #[error("recording.dir {path}: {source}")]
+    RecordingDir {
+        /// The configured folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A listening socket could not be bound.
     #[error("cannot listen on {listen}: {source}")]
     Bind {

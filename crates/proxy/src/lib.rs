@@ -15,6 +15,7 @@ mod origin;
 mod pages;
 mod prefixed;
 mod raw_pump;
+pub mod recording;
 mod relay;
 mod reply;
 mod routes;
@@ -36,6 +37,7 @@ pub use health::HEALTH_PATH;
 pub use metrics::{ProxyMetrics, PUBLISH_INTERVAL};
 pub use origin::{OriginCheck, OriginError};
 pub use pages::DEFAULT_WEB_ROOTS;
+pub use recording::RecordingSettings;
 pub use server::ProxyServer;
 pub use token::{token_from_cookie, token_from_query, token_from_request};
 

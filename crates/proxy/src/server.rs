@@ -18,6 +18,7 @@ use crate::listener::Listener;
 use crate::live::LiveSessions;
 use crate::metrics::ProxyMetrics;
 use crate::pages::{default_web_root, Pages};
+use crate::recording::{Recorder, RecordingSettings};
 use crate::serial_hub::SerialHubs;
 use crate::shutdown::ShutdownTrigger;
 use crate::tls;
@@ -123,6 +124,7 @@ impl ProxyServer {
                 claims: Arc::clone(&claims),
                 serial_hubs: Arc::clone(&serial_hubs),
                 metrics: None,
+                recorder: None,
             };
             tracing::info!(
                 listener = %listen,
@@ -153,6 +155,22 @@ impl ProxyServer {
             listener.ctx.metrics = Some(Arc::clone(&metrics));
         }
         self
+    }
+
+    /// Records the sessions `settings` name into files of its `dir` (no
+    /// `dir`: nothing is recorded, and sessions get no tap at all). The
+    /// folder is made (0700) when missing.
+    ///
+    /// # Errors
+    /// [`ProxyError::Settings`] for a refused setting
+    /// (`recording.types[0]: ...`); [`ProxyError::RecordingDir`] when the
+    /// folder cannot be made.
+    pub fn with_recording(mut self, settings: RecordingSettings) -> Result<Self, ProxyError> {
+        let recorder = Recorder::new(settings)?.map(Arc::new);
+        for listener in &mut self.listeners {
+            listener.ctx.recorder.clone_from(&recorder);
+        }
+        Ok(self)
     }
 
     /// The bound addresses, in the order the listeners were configured

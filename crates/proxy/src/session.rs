@@ -368,6 +368,7 @@ async fn relay_upgraded(
         _permit,
     } = authorized;
     let limits = ctx.limits_for(&record);
+    let backend = ctx.recorded(backend, &session_id, &client, &record);
     let open = OpenSession::begin(&ctx, session_id, client, &record, "websocket");
     let mut tally = ctx
         .metrics

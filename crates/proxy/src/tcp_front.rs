@@ -109,6 +109,14 @@ async fn tcp_session<S>(
             return;
         }
     };
+    // No headers on a raw connection: the peer is the client.
+    let client = peer.to_string();
+    session.backend = ctx.recorded(
+        session.backend,
+        &session.session_id,
+        &client,
+        &session.record,
+    );
     // Bytes the client sent after its request line belong to the console.
     let started = async {
         if !leftover.is_empty() {
@@ -122,11 +130,10 @@ async fn tcp_session<S>(
         return;
     }
     let limits = ctx.limits_for(&session.record);
-    // No headers on a raw connection: the peer is the client.
     let open = OpenSession::begin(
         &ctx,
         session.session_id.clone(),
-        peer.to_string(),
+        client,
         &session.record,
         "tcp",
     );

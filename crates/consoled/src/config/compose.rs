@@ -37,6 +37,7 @@ const SECTIONS: &[&str] = &[
     "vnc",
     "log",
     "metrics",
+    "recording",
 ];
 
 /// Reads a whole file.
@@ -59,6 +60,9 @@ pub fn parse(path: &Path, source: &str) -> Result<Config, String> {
                     whole(value).map_err(|e| fail(e, "keystone_authtoken"))?;
             }
             "vnc" => config.vnc = whole(value).map_err(|e| fail(e, "vnc"))?,
+            "recording" => {
+                config.recording = whole(value).map_err(|e| fail(e, "recording"))?;
+            }
             "metrics" => {
                 config.metrics = whole::<MetricsSettings>(value).map_err(|e| fail(e, "metrics"))?;
             }

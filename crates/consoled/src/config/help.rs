@@ -5,7 +5,7 @@
 use consoled_backend_libvirt::LibvirtSettings;
 use consoled_core::{Registry, StoreLimits, TokenSettings, TypeSettings};
 use consoled_identity_keystone::KeystoneSettings;
-use consoled_proxy::{ListenerConfig, ProxySettings};
+use consoled_proxy::{ListenerConfig, ProxySettings, RecordingSettings};
 use consoled_rfb::VncSettings;
 use consoled_store_redis::RedisSettings;
 use schemars::{JsonSchema, Schema};
@@ -77,6 +77,11 @@ fn sections() -> Vec<Section> {
             header: "[vnc]",
             note: "security between the proxy and VNC servers, as Nova's [vnc]; paths relative to this file",
             parts: vec![part::<VncSettings>()],
+        },
+        Section {
+            header: "[recording]",
+            note: "session recordings (consoled serve, consoled proxy); off unless dir is set",
+            parts: vec![part::<RecordingSettings>()],
         },
         Section {
             header: "[metrics]",

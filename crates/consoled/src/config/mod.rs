@@ -9,6 +9,7 @@
 //! | `[backend]` | this binary ([`BackendSettings`]: `kind`, `inventory`), consoled-backend-libvirt (`libvirt_uris`, `default_project_id`) |
 //! | `[proxy]`, `[[proxy.listeners]]` | consoled-proxy ([`ProxySettings`], [`ListenerConfig`]) |
 //! | `[vnc]` | consoled-rfb ([`VncSettings`]) |
+//! | `[recording]` | consoled-proxy ([`RecordingSettings`]) |
 //! | `[log]` | this binary ([`LogSettings`]) |
 //! | `[metrics]` | this binary ([`MetricsSettings`]) |
 //!
@@ -29,7 +30,7 @@ use consoled_core::{
     DispatchSettings, Registry, SettingError, StoreLimits, TokenSettings, TypeSettings,
 };
 use consoled_identity_keystone::KeystoneSettings;
-use consoled_proxy::{ListenerConfig, ProxySettings};
+use consoled_proxy::{ListenerConfig, ProxySettings, RecordingSettings};
 use consoled_rfb::{VncSecurity, VncSettings};
 use consoled_store_redis::RedisSettings;
 use serde::{Deserialize, Serialize};
@@ -55,6 +56,8 @@ pub struct Config {
     pub vnc: VncSettings,
     /// `[metrics]`: the operator's listener.
     pub metrics: MetricsSettings,
+    /// `[recording]`: which sessions the proxy records, `dir` as written.
+    pub recording: RecordingSettings,
 }
 
 /// `[api]`: the compute API listener.
@@ -315,6 +318,9 @@ impl Config {
                 .map_err(|e| e.under(&format!("proxy.listeners[{i}]")))?;
         }
         self.vnc.validate().map_err(|e| e.under("vnc"))?;
+        self.recording
+            .validate()
+            .map_err(|e| e.under("recording"))?;
         let mut taken = vec![("api.listen".to_owned(), self.api.listen)];
         taken.extend(
             self.proxy
@@ -346,6 +352,8 @@ pub struct Loaded {
     /// `[vnc]` with its PEM files loaded (relative to the config file's
     /// folder).
     pub vnc: VncSecurity,
+    /// `[recording]`, its `dir` resolved against the config file's folder.
+    pub recording: RecordingSettings,
 }
 
 /// Reads `path` and checks it against `registry`.
@@ -411,6 +419,10 @@ pub fn load(path: &Path, registry: &Registry) -> Result<Loaded, String> {
         })
         .collect();
     let vnc = VncSecurity::from_settings(&config.vnc, folder).map_err(|e| at(e.under("vnc")))?;
+    let recording = RecordingSettings {
+        dir: config.recording.dir.as_deref().map(|p| folder.join(p)),
+        ..config.recording.clone()
+    };
     let settings = DispatchSettings {
         tokens: config.tokens.lifetime.clone(),
         types: config
@@ -426,6 +438,7 @@ pub fn load(path: &Path, registry: &Registry) -> Result<Loaded, String> {
         inventory,
         proxy_listeners,
         vnc,
+        recording,
     })
 }
 
@@ -489,6 +502,32 @@ mod tests {
     }
 
     #[test]
+    fn recording_is_off_unless_dir_is_set_and_refusals_name_their_key() {
+        assert_eq!(parse("").unwrap().recording, RecordingSettings::default());
+        let parse = |text: &str| parse(&format!("[backend]\ninventory = \"s.toml\"\n{text}"));
+        let c = parse("[recording]\ndir = \"/var/rec\"\ntypes = [\"novnc\"]\n").unwrap();
+        c.validate().unwrap();
+        assert!(c.recording.records("novnc") && !c.recording.records("serial"));
+        let e = parse("[recording]\ntypes = [\"novnc\"]\n")
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "recording.dir: missing: types needs it");
+        let e = parse("[recording]\ndir = \"r\"\ntypes = [\"webmks\"]\n")
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("recording.types[0]: cannot record"), "{e}");
+        let e = parse("[recording]\ndirectory = \"r\"\n").unwrap_err();
+        assert!(
+            e.contains("in [recording]: unknown field `directory`"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn listener_paths_are_relative_to_the_config() {
         let dir = std::env::temp_dir().join(format!("consoled-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -497,7 +536,8 @@ mod tests {
             &path,
             "[backend]\ninventory = \"servers.toml\"\n[[proxy.listeners]]\n\
              listen = \"127.0.0.1:6080\"\ntypes = [\"novnc\"]\n\
-             web_root = \"web\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"",
+             web_root = \"web\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n\
+             [recording]\ndir = \"rec\"\ntypes = [\"serial\"]\n",
         )
         .unwrap();
         let registry = crate::linked::registry().unwrap();
@@ -506,6 +546,8 @@ mod tests {
         assert_eq!(l.web_root.as_deref(), Some(dir.join("web").as_path()));
         assert_eq!(l.tls_key.as_deref(), Some(dir.join("k.pem").as_path()));
         assert_eq!(loaded.inventory, Some(dir.join("servers.toml")));
+        assert_eq!(loaded.recording.dir, Some(dir.join("rec")));
+        assert_eq!(loaded.recording.types, Some(vec!["serial".to_owned()]));
         assert!(!loaded.vnc.proxies_security());
         let _ = std::fs::remove_dir_all(&dir);
     }

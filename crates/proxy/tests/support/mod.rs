@@ -27,7 +27,7 @@ use consoled_driver_serial::SerialDriver;
 use consoled_driver_spice::{SpiceDirectDriver, SpiceHtml5Driver};
 use consoled_driver_vnc_novnc::NoVncDriver;
 use consoled_driver_vnc_xvpvnc::XvpVncDriver;
-use consoled_proxy::{ListenerConfig, ProxyError, ProxyServer, ProxySettings};
+use consoled_proxy::{ListenerConfig, ProxyError, ProxyServer, ProxySettings, RecordingSettings};
 use consoled_testkit::{FakeBackend, FixedClock, SerialEcho, ServerBuilder};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -77,6 +77,7 @@ pub struct ProxyBuilder {
     dispatch: DispatchSettings,
     clock: Option<Arc<FixedClock>>,
     listeners: Vec<ListenerConfig>,
+    recording: Option<RecordingSettings>,
 }
 
 impl ProxyBuilder {
@@ -87,7 +88,14 @@ impl ProxyBuilder {
             dispatch: DispatchSettings::default(),
             clock: None,
             listeners: Vec::new(),
+            recording: None,
         }
+    }
+
+    /// Records sessions as `recording` says.
+    pub fn recording(mut self, recording: RecordingSettings) -> Self {
+        self.recording = Some(recording);
+        self
     }
 
     /// Adds a plain listener on 127.0.0.1:0 for `types`.
@@ -138,9 +146,12 @@ impl ProxyBuilder {
     pub async fn start(self) -> Proxy {
         let backend = Arc::new(FakeBackend::new());
         let dispatcher = dispatcher(backend.clone(), self.dispatch, self.clock);
-        let server = ProxyServer::bind(dispatcher.clone(), self.settings, self.listeners)
+        let mut server = ProxyServer::bind(dispatcher.clone(), self.settings, self.listeners)
             .await
             .expect("proxy binds");
+        if let Some(recording) = self.recording {
+            server = server.with_recording(recording).expect("recording starts");
+        }
         let addrs = server.local_addrs();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async move {
