@@ -83,4 +83,8 @@ pub enum Command {
     /// List the linked console drivers: protocol, type, crate, first
     /// microversion, front.
     Drivers,
+    /// Write a PNG of a VNC console's screen, opening its console URL
+    /// (novnc or xvpvnc) through the proxy as a browser would; the shared
+    /// flag is set, so nobody's session is closed.
+    Screenshot(crate::screenshot_cmd::ScreenshotArgs),
 }

@@ -12,6 +12,7 @@ mod http_listener;
 mod inventory;
 mod linked;
 mod logging;
+mod screenshot_cmd;
 mod serve;
 mod shutdown;
 mod toml_error;
@@ -61,6 +62,7 @@ fn main() -> ExitCode {
             },
         ),
         Command::Demo(options) => block_on(demo::run(options)),
+        Command::Screenshot(args) => block_on(screenshot_cmd::run(args)),
     }
 }
 
