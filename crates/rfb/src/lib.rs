@@ -11,9 +11,9 @@ mod vencrypt;
 mod wire;
 
 pub use client::{
-    capture, handshake as client_handshake, ClientError, Decoder, Encoding, Framebuffer,
-    PixelFormat, Screenshot, ScreenshotOptions, ServerInit, ServerMessage, DEFAULT_MAX_REQUESTS,
-    DEFAULT_TIMEOUT, DESKTOP_SIZE, MAX_DIMENSION,
+    capture, handshake as client_handshake, replay_handshake, ClientError, Decoder, Encoding,
+    Framebuffer, PixelFormat, Screenshot, ScreenshotOptions, ServerInit, ServerMessage,
+    DEFAULT_MAX_REQUESTS, DEFAULT_TIMEOUT, DESKTOP_SIZE, MAX_DIMENSION,
 };
 pub use handshake::RFB_3_8;
 pub use presented_none::PresentedNone;

@@ -96,6 +96,52 @@ where
     }
     // Shared: a screenshot must not end anybody's session.
     write(stream, &[1], "ClientInit").await?;
+    server_init(stream).await
+}
+
+/// Reads the server's half of a finished handshake from a recorded
+/// server-to-client stream, up to and including ServerInit: what a
+/// replay needs before it hands the rest of the stream to a
+/// [`Decoder`](crate::Decoder). The client is taken to have chosen
+/// security None (what consoled's security proxy presents, and what a
+/// server without authentication offers) in the version the server
+/// offered (3.3, 3.7 or 3.8).
+///
+/// # Errors
+/// [`ClientError::Refused`] when the recorded server refused the
+/// connection or offered no None; [`ClientError::Protocol`] when the
+/// stream does not start with an RFB 3.x greeting;
+/// [`ClientError::TooLarge`] for a screen over [`MAX_DIMENSION`];
+/// [`ClientError::Closed`] when the recording ends first.
+pub async fn replay_handshake<R: AsyncRead + Unpin>(
+    stream: &mut R,
+) -> Result<ServerInit, ClientError> {
+    let offered = read::array::<12, _>(stream, "its RFB version").await?;
+    match version_for(&offered)? {
+        Version::V3_3 => {
+            if read::u32(stream, "its security type").await? != u32::from(NONE) {
+                return Err(ClientError::Refused("did not choose security None".into()));
+            }
+        }
+        version => {
+            let count = read::u8(stream, "its security types").await?;
+            let types = read::vec(stream, usize::from(count), "its security types").await?;
+            if !types.contains(&NONE) {
+                return Err(ClientError::Refused(format!(
+                    "offered security types {}, not None",
+                    named_types(&types)
+                )));
+            }
+            if version == Version::V3_8 && read::u32(stream, "its SecurityResult").await? != 0 {
+                return Err(refused_with(stream, "refused the security handshake").await);
+            }
+        }
+    }
+    server_init(stream).await
+}
+
+/// ServerInit, its screen size checked.
+async fn server_init<R: AsyncRead + Unpin>(stream: &mut R) -> Result<ServerInit, ClientError> {
     let head = read::array::<20, _>(stream, "ServerInit").await?;
     let width = u16::from_be_bytes([head[0], head[1]]);
     let height = u16::from_be_bytes([head[2], head[3]]);
@@ -285,5 +331,33 @@ mod tests {
         }
         let (outcome, _) = against(b"RFB 003.008\n".to_vec()).await;
         assert!(matches!(outcome, Err(ClientError::Closed { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_recorded_server_stream_replays_to_its_server_init() {
+        let recorded = [
+            b"RFB 003.008\n".as_slice(),
+            &[2, 19, 1],
+            &[0, 0, 0, 0],
+            &server_init(720, 400),
+            b"first update",
+        ]
+        .concat();
+        let mut stream = recorded.as_slice();
+        let init = replay_handshake(&mut stream).await.unwrap();
+        assert_eq!((init.width, init.height), (720, 400));
+        assert_eq!(stream, b"first update", "the rest is the decoder's");
+        let v33 = [
+            b"RFB 003.003\n".as_slice(),
+            &[0, 0, 0, 1],
+            &server_init(2, 2),
+        ]
+        .concat();
+        replay_handshake(&mut v33.as_slice()).await.unwrap();
+        let vnc_auth = [b"RFB 003.008\n".as_slice(), &[1, 2]].concat();
+        let err = replay_handshake(&mut vnc_auth.as_slice())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("2 (VNC), not None"), "{err}");
     }
 }

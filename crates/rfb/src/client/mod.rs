@@ -17,7 +17,7 @@ pub use decoder::{Decoder, ServerMessage};
 pub use encoding::{Encoding, DESKTOP_SIZE};
 pub use error::ClientError;
 pub use framebuffer::{Framebuffer, MAX_DIMENSION};
-pub use handshake::{handshake, ServerInit};
+pub use handshake::{handshake, replay_handshake, ServerInit};
 pub use pixel_format::PixelFormat;
 pub use screenshot::{
     capture, Screenshot, ScreenshotOptions, DEFAULT_MAX_REQUESTS, DEFAULT_TIMEOUT,
