@@ -37,7 +37,7 @@ fn dispatcher(registry: Registry, off: &[&str], store: Arc<dyn TokenStore>) -> D
         .map(|t| {
             let off = TypeSettings {
                 enabled: false,
-                base_url: None,
+                ..TypeSettings::default()
             };
             ((*t).to_owned(), off)
         })
