@@ -22,7 +22,7 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    /// Every encoding, in the order of [`Encoding::index`].
+    /// Every encoding the decoder paints, by RFB number.
     pub const ALL: [Encoding; 4] = [
         Encoding::Raw,
         Encoding::CopyRect,
