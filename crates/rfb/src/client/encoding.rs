@@ -9,6 +9,7 @@ pub const DESKTOP_SIZE: i32 = -223;
 
 /// A rectangle encoding the decoder paints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Encoding {
     /// Raw (0): every pixel as it is. 8 MB for a 1920x1080 screen.
     Raw,
