@@ -8,6 +8,7 @@ pub mod libvirt;
 pub mod net;
 pub mod novnc_page;
 pub mod qemu;
+pub mod screens;
 pub mod seabios;
 pub mod stack;
 pub mod tools;

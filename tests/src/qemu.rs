@@ -6,8 +6,11 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
 use tokio::process::{Child, Command};
 
+use crate::chromium::TempDir;
 use crate::net::{free_port, free_port_from, wait_for_listener};
 
 /// The QEMU binary the tests use.
@@ -19,6 +22,8 @@ pub struct Qemu {
     vnc: SocketAddr,
     spice: SocketAddr,
     serial: SocketAddr,
+    /// Holds the QMP socket (`qmp.sock`) and the screendumps.
+    dir: TempDir,
 }
 
 impl Qemu {
@@ -65,20 +70,22 @@ impl Qemu {
 
     async fn launch(bios_on_serial: bool, vnc_tls: Option<&Path>) -> Qemu {
         let sercon = bios_on_serial.then(SerconFile::new);
+        let dir = TempDir::new("qemu");
         // A port found free can be taken by another process before QEMU
         // binds it; QEMU then exits, and another pair of ports is tried.
         for _ in 0..3 {
             let vnc: SocketAddr = ([127, 0, 0, 1], free_port_from(5900 + 100)).into();
             let spice: SocketAddr = ([127, 0, 0, 1], free_port()).into();
             let serial: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-            let mut child = spawn(vnc, spice, serial, sercon.as_ref(), vnc_tls);
+            let qmp = dir.path().join("qmp.sock");
+            let mut child = spawn(vnc, spice, serial, sercon.as_ref(), vnc_tls, &qmp);
             let listening = async {
                 for addr in [vnc, spice, serial] {
                     wait_for_listener(addr, Duration::from_secs(30)).await;
                 }
             };
             tokio::select! {
-                () = listening => return Qemu { child, vnc, spice, serial },
+                () = listening => return Qemu { child, vnc, spice, serial, dir },
                 status = child.wait() => {
                     eprintln!("qemu-system-x86_64 exited before listening ({status:?}); retrying");
                 }
@@ -106,6 +113,54 @@ impl Qemu {
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
     }
+
+    /// QEMU's own picture of the screen: QMP `screendump` in PNG (QEMU
+    /// 7.1 and later), as its bytes.
+    ///
+    /// # Panics
+    /// When QMP cannot be reached or refuses.
+    pub async fn screendump(&self) -> Vec<u8> {
+        let file = self.dir.path().join("screendump.png");
+        let _ = std::fs::remove_file(&file);
+        let socket = self.dir.path().join("qmp.sock");
+        let mut qmp = None;
+        for _ in 0..100 {
+            match UnixStream::connect(&socket).await {
+                Ok(stream) => {
+                    qmp = Some(stream);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let (read, mut write) = qmp.expect("QEMU's QMP socket").into_split();
+        let mut lines = BufReader::new(read).lines();
+        let mut answer = async |command: String| {
+            write
+                .write_all(format!("{command}\n").as_bytes())
+                .await
+                .expect("QMP command sent");
+            loop {
+                let line = lines
+                    .next_line()
+                    .await
+                    .expect("QMP answers")
+                    .expect("QMP stays open");
+                // Events and the greeting come in between.
+                if line.contains("\"return\"") || line.contains("\"error\"") {
+                    assert!(!line.contains("\"error\""), "QMP {command}: {line}");
+                    return;
+                }
+            }
+        };
+        answer(r#"{"execute": "qmp_capabilities"}"#.to_owned()).await;
+        let dump = serde_json::json!({
+            "execute": "screendump",
+            "arguments": {"filename": file.to_str().expect("a UTF-8 path"), "format": "png"},
+        });
+        answer(dump.to_string()).await;
+        std::fs::read(&file).expect("QEMU wrote the screendump")
+    }
 }
 
 fn spawn(
@@ -114,6 +169,7 @@ fn spawn(
     serial: SocketAddr,
     sercon: Option<&SerconFile>,
     vnc_tls: Option<&Path>,
+    qmp: &Path,
 ) -> Child {
     let mut command = Command::new(QEMU);
     let mut vnc_arg = format!("127.0.0.1:{}", vnc.port() - 5900);
@@ -157,6 +213,8 @@ fn spawn(
             &format!("tcp:{serial},server=on,wait=off"),
             "-monitor",
             "none",
+            "-qmp",
+            &format!("unix:{},server=on,wait=off", qmp.display()),
             "-name",
             "consoled-e2e",
         ])

@@ -13,6 +13,7 @@ mod negotiation;
 mod request_id;
 mod request_log;
 mod schema;
+mod screenshots;
 mod servers;
 mod state;
 mod version;
@@ -33,10 +34,12 @@ pub use metrics::ApiMetrics;
 pub use negotiation::ApiVersion;
 pub use state::ApiState;
 
-/// The compute API's console routes, ready to serve or to mount.
+/// The compute API's console routes and consoled's own (under
+/// `/consoled/`), ready to serve or to mount.
 ///
-/// Every route answers Nova fault bodies on error, echoes the negotiated
-/// microversion, and carries an `x-openstack-request-id`.
+/// Every route answers Nova fault bodies on error and carries an
+/// `x-openstack-request-id`; Nova's routes also negotiate and echo the
+/// microversion.
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/", get(version::versions))
@@ -53,6 +56,10 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/v2.1/os-console-auth-tokens/{token}",
             get(auth_tokens::show),
+        )
+        .route(
+            "/consoled/v1/servers/{server_id}/screenshot",
+            get(screenshots::take),
         )
         // Must follow the routes: it applies to those already added.
         .method_not_allowed_fallback(errors::bad_method)

@@ -14,6 +14,11 @@ const NEW_HEADER: &str = "openstack-api-version";
 const LEGACY_HEADER: &str = "x-openstack-nova-api-version";
 const SERVICE: &str = "compute";
 
+/// Where consoled's own routes live, apart from Nova's: a compute
+/// microversion means nothing to them, so they neither negotiate one nor
+/// echo one.
+const OWN_ROUTES: &str = "/consoled/";
+
 /// The microversion a request was negotiated to, as an extractor
 /// (`2.1` when the client asked for none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,12 +45,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
 
 /// Picks the request's microversion (400 when malformed, 406 when out of
 /// range), runs `inner` on the request, and stamps the version headers on
-/// the response.
+/// the response; for consoled's own routes, only runs `inner`.
 pub(crate) async fn negotiated<F, Fut>(mut request: Request, inner: F) -> Response
 where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Response>,
 {
+    if request.uri().path().starts_with(OWN_ROUTES) {
+        return inner(request).await;
+    }
     match requested(request.headers()) {
         Ok(version) => {
             request.extensions_mut().insert(ApiVersion(version));

@@ -86,4 +86,8 @@ pub enum Command {
     /// List the live console sessions of every proxy node, cut one, or
     /// revoke a server's consoles, through the admin API.
     Sessions(crate::sessions_cmd::SessionsOptions),
+    /// Write a PNG of a VNC console's screen, opening its console URL
+    /// (novnc or xvpvnc) through the proxy as a browser would; the shared
+    /// flag is set, so nobody's session is closed.
+    Screenshot(crate::screenshot_cmd::ScreenshotArgs),
 }

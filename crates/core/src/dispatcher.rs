@@ -1,24 +1,24 @@
 //! Creating consoles and resolving tokens: the flow every front shares.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tracing::Instrument;
 use url::Url;
 
 use crate::catalog;
 use crate::clock::{Clock, SystemClock};
-use crate::driver::ConsoleDriver;
+use crate::driver::{BackendStream, ConsoleDriver};
 use crate::error::ConsoleError;
 use crate::guard::{guarded, guarded_as};
 use crate::identity::Identity;
-use crate::record::{unix_seconds, MintedBy, TokenRecord};
+use crate::record::{unix_seconds, ConnectInfo, MintedBy, TokenRecord};
 use crate::registry::Registry;
 use crate::revocation::Revoker;
 use crate::server::{Server, ServerBackend};
 use crate::settings::DispatchSettings;
 use crate::store::{StoreError, TokenStore};
-use crate::token::{OsTokenSource, Token, TokenSource};
+use crate::token::{OsTokenSource, Token, TokenHash, TokenSource};
 
 /// Task states in which a server has no console to offer.
 const BUSY_TASK_STATES: &[&str] = &[
@@ -242,21 +242,13 @@ impl Dispatcher {
         console_type: &str,
     ) -> Result<(Console, Minted), ConsoleError> {
         let limit = self.parts.settings.call_timeout;
-        let server = self.visible_server(identity, server_id).await?;
-        if !identity.can_create_console(&server.project_id) {
-            return Err(ConsoleError::Forbidden(
-                "Policy doesn't allow os_compute_api:os-remote-consoles to be performed.".into(),
-            ));
-        }
-        check_state(&server)?;
+        let server = self.console_server(identity, server_id).await?;
         let driver = self.driver_for(protocol, console_type)?;
         // Borrowed, not copied: a type without a section
         // is enabled on the driver's default base URL.
         let type_settings = self.parts.settings.types.get(console_type);
         if type_settings.is_some_and(|t| !t.enabled) {
-            return Err(ConsoleError::BadRequest(format!(
-                "Unavailable console type {console_type}."
-            )));
+            return Err(unavailable(console_type));
         }
         let default_base;
         let base = match type_settings.and_then(|t| t.base_url.as_ref()) {
@@ -270,12 +262,7 @@ impl Dispatcher {
                 &default_base
             }
         };
-        let connect = guarded_as(
-            || format!("driver {protocol}/{console_type}"),
-            limit,
-            driver.connect_info(&server),
-        )
-        .await?;
+        let connect = self.driver_connect_info(driver, &server).await?;
 
         let token = self.parts.tokens.generate();
         let url = driver.access_url(base, &token)?;
@@ -339,6 +326,101 @@ impl Dispatcher {
         }
     }
 
+    /// The server if `identity` may open its consoles and it has one to
+    /// offer, checked in Nova's order: visible (404), the policy (403),
+    /// its state (409).
+    async fn console_server(
+        &self,
+        identity: &Identity,
+        server_id: &str,
+    ) -> Result<Server, ConsoleError> {
+        let server = self.visible_server(identity, server_id).await?;
+        if !identity.can_create_console(&server.project_id) {
+            return Err(ConsoleError::Forbidden(
+                "Policy doesn't allow os_compute_api:os-remote-consoles to be performed.".into(),
+            ));
+        }
+        check_state(&server)?;
+        Ok(server)
+    }
+
+    /// The driver's connect info for `server`, under the call timeout.
+    async fn driver_connect_info(
+        &self,
+        driver: &Arc<dyn ConsoleDriver>,
+        server: &Server,
+    ) -> Result<ConnectInfo, ConsoleError> {
+        let d = driver.descriptor();
+        guarded_as(
+            || format!("driver {}/{}", d.protocol, d.console_type),
+            self.parts.settings.call_timeout,
+            driver.connect_info(server),
+        )
+        .await
+    }
+
+    /// The backend of `server_id`'s console of `protocol`, for consoled
+    /// itself to open (a screenshot): the checks of
+    /// [`create_console`](Self::create_console) in its order, without a
+    /// token. The driver is the protocol's first linked type (by name)
+    /// that is not switched off; its connect info comes from the server as
+    /// for a console.
+    ///
+    /// # Errors
+    /// 404, 403 and 409 as for a console; 501 when no driver of the
+    /// protocol is linked; 400 when every linked type of it is switched
+    /// off or the server has no such console; 503 when the backend is down
+    /// or too slow; 500 when a driver panics.
+    pub async fn console_backend(
+        &self,
+        identity: &Identity,
+        server_id: &str,
+        protocol: &str,
+    ) -> Result<ConsoleBackend, ConsoleError> {
+        let server = self.console_server(identity, server_id).await?;
+        let linked: Vec<&'static str> = self
+            .parts
+            .registry
+            .descriptors()
+            .into_iter()
+            .filter(|d| d.protocol == protocol)
+            .map(|d| d.console_type)
+            .collect();
+        let Some(first) = linked.first() else {
+            return Err(ConsoleError::NotImplemented(format!(
+                "No driver for console protocol {protocol} is available."
+            )));
+        };
+        let enabled = |t: &&str| self.parts.settings.types.get(*t).is_none_or(|s| s.enabled);
+        let console_type = linked
+            .iter()
+            .copied()
+            .find(enabled)
+            .ok_or_else(|| unavailable(first))?;
+        let driver = self.driver_for(protocol, console_type)?;
+        let connect = self.driver_connect_info(driver, &server).await?;
+        let record = TokenRecord {
+            // Never stored, so no token stands for it.
+            token_hash: TokenHash::from_bytes([0; 32]),
+            protocol: protocol.to_owned(),
+            console_type: console_type.to_owned(),
+            instance_uuid: server.id,
+            connect,
+            access_url_base: driver.descriptor().default_base_url.to_owned(),
+            expires_at: unix_seconds(self.parts.clock.now())
+                + self.parts.settings.token_ttl().as_secs(),
+            minted_by: Some(MintedBy {
+                user_id: identity.user_id.clone(),
+                project_id: identity.project_id.clone(),
+            }),
+        };
+        Ok(ConsoleBackend {
+            driver: Arc::clone(driver),
+            record,
+            limit: self.parts.settings.call_timeout,
+        })
+    }
+
     /// The driver for a pair, or why there is none: 400 when the wire
     /// contract (or any linked driver) does not pair them, 501 when the pair
     /// is known but no driver for it is linked.
@@ -386,6 +468,60 @@ impl Dispatcher {
         })
         .await
     }
+}
+
+/// A server's console backend that the dispatcher has checked the caller
+/// may reach, with no token minted: what
+/// [`Dispatcher::console_backend`] returns.
+#[derive(Clone)]
+pub struct ConsoleBackend {
+    driver: Arc<dyn ConsoleDriver>,
+    record: TokenRecord,
+    limit: Duration,
+}
+
+impl ConsoleBackend {
+    /// The driver that opens it.
+    pub fn driver(&self) -> &Arc<dyn ConsoleDriver> {
+        &self.driver
+    }
+
+    /// The record a token would carry, never stored (its hash stands for
+    /// no token): the server, the type, where to connect, who asked.
+    pub fn record(&self) -> &TokenRecord {
+        &self.record
+    }
+
+    /// Opens the backend stream as the proxy would for a token of the
+    /// record: the driver's own connect (with the VNC security proxy when
+    /// the driver is wrapped in it), under the call timeout.
+    ///
+    /// # Errors
+    /// What the driver's connect returns (503 when the backend cannot be
+    /// reached); 503 when it is too slow; 500 when it panics.
+    pub async fn open(&self) -> Result<BackendStream, ConsoleError> {
+        let d = self.driver.descriptor();
+        guarded_as(
+            || format!("driver {}/{}", d.protocol, d.console_type),
+            self.limit,
+            self.driver.connect(&self.record),
+        )
+        .await
+    }
+}
+
+impl std::fmt::Debug for ConsoleBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = self.driver.descriptor();
+        f.debug_struct("ConsoleBackend")
+            .field("driver", &format_args!("{}/{}", d.protocol, d.console_type))
+            .field("record", &self.record)
+            .finish()
+    }
+}
+
+fn unavailable(console_type: &str) -> ConsoleError {
+    ConsoleError::BadRequest(format!("Unavailable console type {console_type}."))
 }
 
 fn check_state(server: &Server) -> Result<(), ConsoleError> {

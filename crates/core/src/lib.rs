@@ -24,7 +24,7 @@ mod token;
 pub use access_url::{with_query_param, with_token_query};
 pub use clock::{Clock, SystemClock};
 pub use config::SettingError;
-pub use dispatcher::{Console, Dispatcher};
+pub use dispatcher::{Console, ConsoleBackend, Dispatcher};
 pub use driver::{
     BackendIo, BackendStream, ConsoleDriver, DriverDescriptor, DriverRegistration, Front,
 };

@@ -98,7 +98,7 @@ async fn write(backend: &mut BackendStream, bytes: &[u8]) -> Result<(), Failure>
 }
 
 /// `1 (None), 19 (VeNCrypt)`: security types with their registered names.
-fn named_types(types: &[u8]) -> String {
+pub(crate) fn named_types(types: &[u8]) -> String {
     types
         .iter()
         .map(|t| {

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod client;
 mod handshake;
 mod pem;
 mod presented_none;
@@ -9,6 +10,11 @@ mod settings;
 mod vencrypt;
 mod wire;
 
+pub use client::{
+    capture, handshake as client_handshake, replay_handshake, ClientError, Decoder, Encoding,
+    Framebuffer, PixelFormat, Screenshot, ScreenshotOptions, ServerInit, ServerMessage,
+    DEFAULT_MAX_REQUESTS, DEFAULT_TIMEOUT, DESKTOP_SIZE, MAX_DIMENSION,
+};
 pub use handshake::RFB_3_8;
 pub use presented_none::PresentedNone;
 pub use security::VncSecurity;

@@ -1,4 +1,4 @@
-//! The wire contract (API.md sections 1 to 5 and 8), over a real socket.
+//! The wire contract (API.md sections 1 to 5, 8 and 9 (screenshots)), over a real socket.
 
 mod actions;
 mod auth_tokens;
@@ -6,5 +6,6 @@ mod consoles;
 mod failures;
 mod harness;
 mod schema;
+mod screenshots;
 mod servers;
 mod versions;
