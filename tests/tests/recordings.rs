@@ -201,3 +201,81 @@ async fn a_novnc_session_records_qemus_rfb_stream() {
         "the update's rectangles are recorded"
     );
 }
+
+/// Runs `consoled <args>` to completion; its standard output.
+async fn consoled_cli(args: &[&str], stack: &Stack) -> String {
+    let ran = timeout(
+        LIMIT,
+        tokio::process::Command::new(consoled_e2e::consoled::binary())
+            .args(args)
+            .output(),
+    )
+    .await
+    .expect("consoled ends in time")
+    .expect("consoled runs");
+    assert!(
+        ran.status.success(),
+        "consoled {args:?}: {}{}\n{}",
+        String::from_utf8_lossy(&ran.stdout),
+        String::from_utf8_lossy(&ran.stderr),
+        stack.consoled.log()
+    );
+    String::from_utf8_lossy(&ran.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn a_recorded_vnc_session_renders_to_the_screen_it_showed() {
+    let stack = stack(false).await;
+    let dir = consoled_e2e::chromium::TempDir::new("render");
+    // A screenshot through the proxy is a recorded VNC session like any
+    // other (ZRLE, so the replay goes through the zlib stream too).
+    let url = stack.mint("vnc", "novnc").await;
+    let shot = dir.path().join("shot.png");
+    consoled_cli(
+        &[
+            "screenshot",
+            "--url",
+            &url,
+            "--encodings",
+            "zrle",
+            "-o",
+            shot.to_str().unwrap(),
+        ],
+        &stack,
+    )
+    .await;
+    stack
+        .consoled
+        .wait_for_log_line(&["console session closed", "console_type=novnc"], LIMIT)
+        .await;
+    let shot = consoled_e2e::screens::Rgb::from_png(&std::fs::read(&shot).unwrap());
+    // Written as it goes: the session's last bytes reach the file within
+    // a flush; rendered until they have.
+    let (path, _) = recording(&stack, "rfbrec", |bytes| !bytes.is_empty()).await;
+    let frame = dir.path().join("frame.png");
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        consoled_cli(
+            &[
+                "recording",
+                "render",
+                path.to_str().unwrap(),
+                "-o",
+                frame.to_str().unwrap(),
+            ],
+            &stack,
+        )
+        .await;
+        let rendered = consoled_e2e::screens::Rgb::from_png(&std::fs::read(&frame).unwrap());
+        let differing = rendered.differing_pixels(&shot);
+        if differing == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rendered last frame differs from the session's screenshot in {differing} pixels"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(shot.colours() > 1, "a screen with something on it");
+}

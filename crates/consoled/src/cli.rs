@@ -90,4 +90,7 @@ pub enum Command {
     /// (novnc or xvpvnc) through the proxy as a browser would; the shared
     /// flag is set, so nobody's session is closed.
     Screenshot(crate::screenshot_cmd::ScreenshotArgs),
+    /// Work with session recordings ([recording] dir).
+    #[command(subcommand)]
+    Recording(crate::recording_cmd::RecordingCommand),
 }

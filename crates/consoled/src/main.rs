@@ -14,6 +14,7 @@ mod linked;
 mod logging;
 mod metrics_listener;
 mod process_metrics;
+mod recording_cmd;
 mod screenshot_cmd;
 mod serve;
 mod sessions_cmd;
@@ -68,6 +69,7 @@ fn main() -> ExitCode {
         Command::Demo(options) => block_on(LogFormat::Text, demo::run(options)),
         Command::Sessions(options) => block_on(LogFormat::Text, sessions_cmd::run(options)),
         Command::Screenshot(args) => block_on(LogFormat::Text, screenshot_cmd::run(args)),
+        Command::Recording(command) => block_on(LogFormat::Text, recording_cmd::run(command)),
     }
 }
 
