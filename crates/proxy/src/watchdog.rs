@@ -1,6 +1,7 @@
 //! What ends a session from outside its streams: idle timeout, token
 //! expiry, shutdown, its server's revocation.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -84,7 +85,9 @@ pub(crate) struct Watchdog {
     expiry: Pin<Box<Sleep>>,
     expires: bool,
     shutdown: ShutdownSignal,
-    revocation: Option<RevocationWatch>,
+    /// Resolves when the session's server is revoked or the session cut:
+    /// made once, boxed, so that the session's own future stays small.
+    revoked: Option<Pin<Box<dyn Future<Output = Stop> + Send>>>,
 }
 
 impl Watchdog {
@@ -104,26 +107,24 @@ impl Watchdog {
             expiry: Box::pin(sleep_until(limits.expires.unwrap_or(idle_due))),
             expires: limits.expires.is_some(),
             shutdown,
-            revocation,
+            revoked: revocation.map(|mut watch| {
+                Box::pin(async move {
+                    match watch.revoked().await {
+                        Ended::Revoked => Stop::Revoked,
+                        Ended::TakenOver => Stop::TakenOver,
+                    }
+                }) as Pin<Box<dyn Future<Output = Stop> + Send>>
+            }),
         }
     }
 
     /// Resolves when the session must stop, and says why. Cancel safe.
     pub(crate) async fn stopped(&mut self, activity: &Activity) -> Stop {
-        let revoked = async {
-            match self.revocation.as_mut() {
-                Some(watch) => match watch.revoked().await {
-                    Ended::Revoked => Stop::Revoked,
-                    Ended::TakenOver => Stop::TakenOver,
-                },
-                None => std::future::pending().await,
-            }
-        };
-        tokio::pin!(revoked);
         loop {
             tokio::select! {
                 () = self.shutdown.wait() => return Stop::Shutdown,
-                stop = &mut revoked => return stop,
+                stop = async { self.revoked.as_mut().expect("checked").as_mut().await },
+                    if self.revoked.is_some() => return stop,
                 () = self.expiry.as_mut(), if self.expires => return Stop::Expired,
                 () = self.idle_timer.as_mut(), if self.idle.is_some() => {
                     let Some(idle) = self.idle else { continue };
