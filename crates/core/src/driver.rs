@@ -76,6 +76,10 @@ pub struct DriverDescriptor {
     /// How messages name the console (`VNC` in "Instance .. has no VNC
     /// console configured."); the protocol unless set.
     pub label: &'static str,
+    /// Whether the backend serves one client at a time (a serial port):
+    /// sessions of one server that share the console then share one
+    /// backend connection, fanned out by the proxy.
+    pub one_client: bool,
 }
 
 impl DriverDescriptor {
@@ -106,7 +110,15 @@ impl DriverDescriptor {
             front: Front::WebSocket,
             default_base_url,
             label: protocol,
+            one_client: false,
         }
+    }
+
+    /// The same descriptor, for a backend that serves one client at a
+    /// time (see [`one_client`](Self::one_client)).
+    pub const fn with_one_client(mut self) -> Self {
+        self.one_client = true;
+        self
     }
 
     /// The same descriptor, naming the console `label` in messages.

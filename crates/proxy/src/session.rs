@@ -206,7 +206,8 @@ async fn admit(
         .map_err(Refusal::Origin)?;
     }
     let session_id = uuid::Uuid::new_v4().simple().to_string();
-    let claim = match session_mode(ctx, &record) {
+    let mode = session_mode(ctx, &record);
+    let claim = match mode {
         SessionMode::Shared => None,
         SessionMode::Exclusive => Some(exclusive(ctx, &record).await?),
         SessionMode::Takeover => {
@@ -218,7 +219,9 @@ async fn admit(
     let what = format!("driver {}/{}", record.protocol, record.console_type);
     let limit = ctx.dispatcher.settings().call_timeout;
     let connect = guarded(&what, limit, driver.connect(&record));
-    let backend = if is_shared_serial(ctx, &record) {
+    // A backend that serves one client at a time is shared by the
+    // console's sessions, when the console is shared.
+    let backend = if mode == SessionMode::Shared && driver.descriptor().one_client {
         ctx.serial_hubs.join(&record.instance_uuid, connect).await
     } else {
         connect.await
@@ -267,13 +270,6 @@ fn session_mode(ctx: &ListenerContext, record: &TokenRecord) -> SessionMode {
         .get(&record.console_type)
         .map(|t| t.sessions)
         .unwrap_or_default()
-}
-
-/// Whether `record`'s sessions share one serial connection: a serial
-/// console whose type is shared (a serial port serves one client at a
-/// time, so viewers share the one connection).
-fn is_shared_serial(ctx: &ListenerContext, record: &TokenRecord) -> bool {
-    record.protocol == "serial" && session_mode(ctx, record) == SessionMode::Shared
 }
 
 /// Holds `record`'s console for this session, unless a session of this

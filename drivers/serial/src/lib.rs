@@ -8,7 +8,9 @@ pub const DESCRIPTOR: DriverDescriptor = DriverDescriptor::new(
     "serial",
     env!("CARGO_PKG_NAME"),
     "ws://127.0.0.1:6083/",
-);
+)
+// A serial port takes one client: viewers of one server share it.
+.with_one_client();
 
 /// Serial consoles over WebSocket: every method is the trait's default
 /// (the `serial` endpoint, the token in `token`, a plain TCP backend).
