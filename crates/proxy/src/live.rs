@@ -2,7 +2,7 @@
 //! task of their own, so that a slow or absent directory (Redis down)
 //! delays the session list, never a session.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -87,15 +87,22 @@ impl Drop for Listed {
     }
 }
 
+/// Publishes `node`'s sessions: each one when it opens and ends; at each
+/// heartbeat the ones whose counts moved (an idle session costs nothing),
+/// and every one after a failed write, since the directory may have lost
+/// them (a Redis that restarted).
 async fn publish(
     node: Arc<str>,
     directory: Arc<dyn SessionDirectory>,
     mut changes: mpsc::UnboundedReceiver<Change>,
 ) {
     let mut sessions: HashMap<Arc<str>, SessionInfo> = HashMap::new();
+    let mut moved: HashSet<Arc<str>> = HashSet::new();
     let mut beat = tokio::time::interval(HEARTBEAT);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
+    // Set by any failed write, cleared by a heartbeat that carried all.
+    let mut resend_all = false;
     loop {
         let outcome = tokio::select! {
             change = changes.recv() => match change {
@@ -108,13 +115,17 @@ async fn publish(
                 }
                 Some(Change::Progress { id, to_client, to_backend }) => {
                     if let Some(info) = sessions.get_mut(&id) {
-                        info.to_client = to_client;
-                        info.to_backend = to_backend;
+                        if (info.to_client, info.to_backend) != (to_client, to_backend) {
+                            info.to_client = to_client;
+                            info.to_backend = to_backend;
+                            moved.insert(id);
+                        }
                     }
                     Ok(())
                 }
                 Some(Change::Ended(id)) => {
                     sessions.remove(&id);
+                    moved.remove(&id);
                     directory.ended(&node, &[id.to_string()]).await
                 }
                 None => {
@@ -124,20 +135,32 @@ async fn publish(
                 }
             },
             _ = beat.tick() => {
-                let all: Vec<SessionInfo> = sessions.values().cloned().collect();
-                directory.heartbeat(&node, &all, LISTED_FOR).await
+                let due: Vec<SessionInfo> = if resend_all {
+                    sessions.values().cloned().collect()
+                } else {
+                    moved.iter().filter_map(|id| sessions.get(id).cloned()).collect()
+                };
+                let result = directory.heartbeat(&node, &due, LISTED_FOR).await;
+                if result.is_ok() {
+                    moved.clear();
+                    resend_all = false;
+                }
+                result
             }
         };
         match outcome {
-            Err(e) if !failing => {
-                tracing::warn!(node = %node, error = %e, "cannot publish live sessions; retrying at each heartbeat");
-                failing = true;
+            Err(e) => {
+                resend_all = true;
+                if !failing {
+                    tracing::warn!(node = %node, error = %e, "cannot publish live sessions; retrying at each heartbeat");
+                    failing = true;
+                }
             }
             Ok(()) if failing => {
                 tracing::info!(node = %node, "live sessions published again");
                 failing = false;
             }
-            _ => {}
+            Ok(()) => {}
         }
     }
 }
