@@ -16,9 +16,14 @@ use crate::context::ListenerContext;
 use crate::routes::answer;
 use crate::session::PendingSession;
 
-/// Serves `io` until the client or the listener is done with it, then
-/// runs the console session it was upgraded to, if any.
-pub(crate) async fn serve<S>(ctx: Arc<ListenerContext>, io: S, peer: SocketAddr)
+/// Serves `io` until the client or the listener is done with it; returns
+/// the console session it was upgraded to, if any, for the caller to run
+/// once hyper's connection state is gone.
+pub(crate) async fn serve<S>(
+    ctx: Arc<ListenerContext>,
+    io: S,
+    peer: SocketAddr,
+) -> Option<PendingSession>
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
@@ -61,9 +66,7 @@ where
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take();
-    if let Some(session) = session {
-        session.await;
-    }
+    session
 }
 
 /// hyper's HTTP/1 server as every listener runs it.

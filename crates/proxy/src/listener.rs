@@ -13,6 +13,7 @@ use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
 
 use crate::context::{ListenerContext, CLOSE_WAIT};
+use crate::session::PendingSession;
 use crate::shutdown::{ShutdownSignal, ShutdownTrigger};
 use crate::{connection, tcp_front};
 
@@ -93,18 +94,41 @@ async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
 ) {
+    // What it takes to reach a session (the TLS handshake, hyper's
+    // connection, the answer to the upgrade request) is many times the
+    // size of the session itself, and a task's allocation is the size of
+    // its largest state: so it lives in its own allocation, freed before
+    // the session runs, and an idle console holds only what it needs.
+    let session = Box::pin(open(ctx, tls, stream, peer)).await;
+    if let Some(session) = session {
+        session.await;
+    }
+}
+
+/// Serves the connection's requests; returns the console session it was
+/// upgraded to, if any.
+async fn open(
+    ctx: Arc<ListenerContext>,
+    tls: Option<TlsAcceptor>,
+    stream: TcpStream,
+    peer: SocketAddr,
+) -> Option<PendingSession> {
     tune(&stream, ctx.settings.keepalive_interval);
     match tls {
         None => serve(ctx, stream, peer).await,
-        Some(acceptor) => match timeout(ctx.settings.handshake_timeout, acceptor.accept(stream))
-            .await
-        {
-            Ok(Ok(stream)) => serve(ctx, stream, peer).await,
-            Ok(Err(e)) => {
-                tracing::debug!(%peer, listener = %ctx.listen, error = %e, "TLS handshake failed")
+        Some(acceptor) => {
+            match timeout(ctx.settings.handshake_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(stream)) => serve(ctx, stream, peer).await,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, listener = %ctx.listen, error = %e, "TLS handshake failed");
+                    None
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, listener = %ctx.listen, "no TLS handshake in time");
+                    None
+                }
             }
-            Err(_) => tracing::debug!(%peer, listener = %ctx.listen, "no TLS handshake in time"),
-        },
+        }
     }
 }
 
@@ -120,14 +144,14 @@ fn tune(stream: &TcpStream, keepalive: Option<Duration>) {
     }
 }
 
-async fn serve<S>(ctx: Arc<ListenerContext>, stream: S, peer: SocketAddr)
+async fn serve<S>(ctx: Arc<ListenerContext>, stream: S, peer: SocketAddr) -> Option<PendingSession>
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     if ctx.serves(Front::RawTcp) {
-        tcp_front::serve(ctx, stream, peer).await;
+        tcp_front::serve(ctx, stream, peer).await
     } else {
-        connection::serve(ctx, stream, peer).await;
+        connection::serve(ctx, stream, peer).await
     }
 }
 

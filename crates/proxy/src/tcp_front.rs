@@ -21,7 +21,7 @@ use crate::health::is_health_check;
 use crate::pages::is_open_redirect;
 use crate::prefixed::Prefixed;
 use crate::relay::{relay_raw, Publish};
-use crate::session::{authorize, OpenSession, Refusal};
+use crate::session::{authorize, Authorized, OpenSession, PendingSession, Refusal};
 use crate::token::token_from_query;
 use crate::websocket::is_upgrade;
 
@@ -30,7 +30,12 @@ const ACCEPTED: &[u8] = b"HTTP/1.1 200 OK\r\n\r\n";
 
 /// Serves a connection of a listener with a raw TCP type: a console
 /// session when its first request is a raw console request, else HTTP.
-pub(crate) async fn serve<S>(ctx: Arc<ListenerContext>, mut stream: S, peer: SocketAddr)
+/// Returns the session to run, once it has been accepted.
+pub(crate) async fn serve<S>(
+    ctx: Arc<ListenerContext>,
+    mut stream: S,
+    peer: SocketAddr,
+) -> Option<PendingSession>
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
@@ -48,17 +53,17 @@ where
         }
         // hyper answers a bad head (400, 431) as on any listener.
         Ok(Err(ReadHeadError::Head(_))) => {}
-        Ok(Ok(None)) => return,
+        Ok(Ok(None)) => return None,
         Ok(Err(e)) => {
             tracing::debug!(%peer, listener = %ctx.listen, error = %e, "connection ended");
-            return;
+            return None;
         }
         Err(_) => {
             tracing::debug!(%peer, listener = %ctx.listen, "no request head in time");
-            return;
+            return None;
         }
     }
-    connection::serve(ctx, Prefixed::new(buf, stream), peer).await;
+    connection::serve(ctx, Prefixed::new(buf, stream), peer).await
 }
 
 /// The token of a raw console request: one whose query carries `token=`,
@@ -92,21 +97,24 @@ fn as_request(head: &RequestHead) -> Option<Request<()>> {
 }
 
 /// Serves one raw TCP console request to its end.
+/// Checks the token, opens the backend and accepts the connection;
+/// returns the relay to run, or `None` once refused.
 async fn tcp_session<S>(
     ctx: Arc<ListenerContext>,
     mut stream: S,
     token: &str,
     leftover: Vec<u8>,
     peer: SocketAddr,
-) where
-    S: AsyncRead + AsyncWrite + Send + Unpin,
+) -> Option<PendingSession>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let mut session = match authorize(&ctx, &HeaderMap::new(), Some(token), Front::RawTcp).await {
         Ok(session) => session,
         Err(refusal) => {
             refusal.log(&ctx, peer, Some(token));
             let _ = refuse(&mut stream, &refusal).await;
-            return;
+            return None;
         }
     };
     // No headers on a raw connection: the peer is the client.
@@ -127,8 +135,16 @@ async fn tcp_session<S>(
     };
     if let Err(e) = started.await {
         tracing::info!(%peer, error = %e, "raw console session failed to start");
-        return;
+        return None;
     }
+    Some(Box::pin(raw_session(ctx, stream, session, client)))
+}
+
+/// Relays an accepted raw console session until either side ends it.
+async fn raw_session<S>(ctx: Arc<ListenerContext>, stream: S, session: Authorized, client: String)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin,
+{
     let limits = ctx.limits_for(&session.record);
     let open = OpenSession::begin(
         &ctx,
