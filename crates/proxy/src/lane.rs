@@ -5,7 +5,7 @@
 //! keeps while it stays busy and drops as soon as its reader is idle.
 
 use std::cell::RefCell;
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -107,6 +107,23 @@ pub(crate) fn poll_write_once<W: AsyncWrite + Unpin>(
     match Pin::new(to).poll_write(cx, bytes) {
         Poll::Ready(Ok(n)) if n == bytes.len() => Ok(None),
         Poll::Ready(Ok(0)) if !bytes.is_empty() => Err(io::ErrorKind::WriteZero.into()),
+        Poll::Ready(Ok(n)) => Ok(Some(n)),
+        Poll::Ready(Err(e)) => Err(e),
+        Poll::Pending => Ok(Some(0)),
+    }
+}
+
+/// [`poll_write_once`] of `parts`, `total` bytes in all, in one vectored
+/// write.
+pub(crate) fn poll_write_vectored_once<W: AsyncWrite + Unpin>(
+    to: &mut W,
+    cx: &mut Context<'_>,
+    parts: &[IoSlice<'_>],
+    total: usize,
+) -> io::Result<Option<usize>> {
+    match Pin::new(to).poll_write_vectored(cx, parts) {
+        Poll::Ready(Ok(n)) if n == total => Ok(None),
+        Poll::Ready(Ok(0)) if total > 0 => Err(io::ErrorKind::WriteZero.into()),
         Poll::Ready(Ok(n)) => Ok(Some(n)),
         Poll::Ready(Err(e)) => Err(e),
         Poll::Pending => Ok(Some(0)),

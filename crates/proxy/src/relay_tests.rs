@@ -544,3 +544,103 @@ async fn a_live_websocket_session_publishes_its_bytes_every_interval() {
         Some("1")
     );
 }
+
+/// A client socket that gathers, but takes at most `most` bytes per call:
+/// a vectored frame is cut anywhere, in its header or its payload.
+struct Gathering {
+    io: DuplexStream,
+    most: usize,
+}
+
+impl tokio::io::AsyncRead for Gathering {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Gathering {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let most = self.most.min(buf.len());
+        std::pin::Pin::new(&mut self.io).poll_write(cx, &buf[..most])
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        parts: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let mut joined = Vec::new();
+        for part in parts {
+            joined.extend_from_slice(part);
+        }
+        joined.truncate(self.most);
+        std::pin::Pin::new(&mut self.io).poll_write(cx, &joined)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test]
+async fn frames_cut_anywhere_by_a_gathering_client_arrive_whole() {
+    for most in [1, 3, 7, 1000] {
+        let (client_io, server_io) = duplex(4096);
+        let (mut backend, backend_ours) = duplex(64 * 1024);
+        let mut client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+        let server = Gathering {
+            io: server_io,
+            most,
+        };
+        let relay = tokio::spawn(async move {
+            relay_websocket(
+                server,
+                backend_ours,
+                &limits(),
+                MAX_FRAME,
+                ShutdownTrigger::new().signal(),
+                None,
+                Publish::default(),
+            )
+            .await
+        });
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let expected = data.clone();
+        let writer = tokio::spawn(async move {
+            backend.write_all(&data).await.unwrap();
+            backend
+        });
+        let mut got = Vec::new();
+        while got.len() < expected.len() {
+            match next(&mut client).await {
+                Message::Binary(b) => got.extend_from_slice(&b),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(got, expected, "cut at {most} bytes a write");
+        drop(writer.await.unwrap());
+        relay.abort();
+    }
+}

@@ -21,7 +21,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{sleep, Instant, Interval, MissedTickBehavior, Sleep};
 
-use crate::lane::{poll_write_once, with_scratch, Lane};
+use crate::lane::{poll_write_once, poll_write_vectored_once, with_scratch, Lane};
 use crate::relay::{SessionEnd, READ_SIZE};
 use crate::watchdog::{Activity, SessionLimits};
 use crate::ws_frames::{
@@ -29,8 +29,15 @@ use crate::ws_frames::{
     MAX_HEADER, MAX_PIECES, PING, PONG,
 };
 
-/// A direction's buffer: a read of [`READ_SIZE`] after room for a header.
-const LANE_SIZE: usize = MAX_HEADER + READ_SIZE;
+/// The alignment of a backend read's destination. The kernel copies a
+/// socket's bytes with `rep movsb`, which slows by half when it writes to
+/// an unaligned address: a read right after a frame header's room did
+/// (loopback profile: about 25% more CPU per GB than the plain relay).
+const READ_ALIGN: usize = 64;
+
+/// A direction's buffer: a read of [`READ_SIZE`] after room for a header
+/// and for aligning the read.
+const LANE_SIZE: usize = MAX_HEADER + READ_ALIGN + READ_SIZE;
 
 /// What one client read may take: twice a backend read, because frame
 /// headers split client reads into pieces and each read costs a read and
@@ -282,10 +289,18 @@ where
         }
     }
 
-    /// One backend read into `buf` (after [`MAX_HEADER`]), sent on as one
-    /// frame; returns what is left of the frame to write.
+    /// One backend read into `buf` (at an aligned offset past room for a
+    /// header), sent on as one frame: the header and the payload in one
+    /// vectored write, each copied by the kernel from where it lies.
+    /// Returns what is left of the frame to write.
     fn read_backend(&mut self, buf: &mut [u8], cx: &mut Context<'_>) -> (Step, Range<usize>) {
-        let mut room = ReadBuf::new(&mut buf[MAX_HEADER..]);
+        // `min` only guards against an `align_offset` that gives up.
+        let at = MAX_HEADER
+            + buf[MAX_HEADER..]
+                .as_ptr()
+                .align_offset(READ_ALIGN)
+                .min(READ_ALIGN - 1);
+        let mut room = ReadBuf::new(&mut buf[at..at + READ_SIZE]);
         let n = match Pin::new(&mut self.backend).poll_read(cx, &mut room) {
             Poll::Pending => return (Step::Idle, 0..0),
             Poll::Ready(Err(e)) => {
@@ -299,11 +314,20 @@ where
         self.activity.touch();
         self.to_client += n as u64;
         self.client_unflushed = true;
-        let start = MAX_HEADER - put_header(BINARY, n, &mut buf[..MAX_HEADER]);
-        let frame = start..MAX_HEADER + n;
-        match poll_write_once(&mut self.client, cx, &buf[frame.clone()]) {
+        let start = at - put_header(BINARY, n, &mut buf[at - MAX_HEADER..at]);
+        let frame = start..at + n;
+        let sent = if self.client.is_write_vectored() {
+            let parts = [
+                IoSlice::new(&buf[start..at]),
+                IoSlice::new(&buf[at..frame.end]),
+            ];
+            poll_write_vectored_once(&mut self.client, cx, &parts, frame.len())
+        } else {
+            poll_write_once(&mut self.client, cx, &buf[frame.clone()])
+        };
+        match sent {
             Ok(None) => (Step::Moved, 0..0),
-            Ok(Some(at)) => (Step::Moved, frame.start + at..frame.end),
+            Ok(Some(written)) => (Step::Moved, frame.start + written..frame.end),
             Err(e) => (Step::End(SessionEnd::ClientError(e.to_string())), 0..0),
         }
     }
