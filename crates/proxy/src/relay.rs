@@ -22,8 +22,9 @@ use crate::watchdog::{Activity, SessionLimits, Stop, Watchdog};
 use crate::ws_frames::close_code;
 use crate::ws_relay::WsRelay;
 
-/// The most one backend read (hence one frame) carries. A full screen
-/// update arrives in several reads anyway; this bounds memory per session.
+/// The most one read of the raw relay carries, and the unit of the
+/// WebSocket relay's reads. A full screen update arrives in several reads
+/// anyway; this bounds what a session its peer holds back keeps.
 pub(crate) const READ_SIZE: usize = 64 * 1024;
 
 /// Why a session ended.

@@ -144,7 +144,7 @@ async fn large_output_arrives_whole_and_in_order() {
     while got.len() < expected.len() {
         match next(&mut s.client).await {
             Message::Binary(b) => {
-                assert!(b.len() <= READ_SIZE);
+                assert!(b.len() <= crate::ws_relay::BACKEND_READ_SIZE);
                 got.extend_from_slice(&b);
             }
             other => panic!("unexpected {other:?}"),
