@@ -8,6 +8,7 @@
 //! up, and the count is logged once the writer catches up.
 
 mod batched;
+mod timestamp;
 
 use std::time::Duration;
 
@@ -44,6 +45,7 @@ pub fn init(format: LogFormat) -> Result<Logging, String> {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(lines)
+        .with_timer(timestamp::Rfc3339Micros)
         .with_ansi(false);
     match format {
         LogFormat::Text => builder.init(),
