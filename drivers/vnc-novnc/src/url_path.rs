@@ -17,6 +17,25 @@ const PATH: &str = "path";
 /// `&token=<token>` when P already has a query (any `token` already inside P
 /// is replaced). Every other parameter of `base` is kept, in order.
 pub fn with_token_in_path(base: &Url, token: &Token) -> Url {
+    if base.query().is_none() {
+        // What a console URL almost always is: one `path` parameter to
+        // append, written in place rather than through a list of pairs.
+        let mut value = String::from("?token=");
+        value.extend(form_urlencoded::byte_serialize(token.expose().as_bytes()));
+        let mut query = String::with_capacity(PATH.len() + 1 + value.len() * 3);
+        query.push_str(PATH);
+        query.push('=');
+        query.extend(form_urlencoded::byte_serialize(value.as_bytes()));
+        let mut url = base.clone();
+        url.set_query(Some(&query));
+        return url;
+    }
+    with_token_in_pairs(base, token)
+}
+
+/// [`with_token_in_path`] for a base that has a query: its pairs parsed,
+/// the `path` one extended or added, all written back.
+fn with_token_in_pairs(base: &Url, token: &Token) -> Url {
     let mut pairs: Vec<(String, String)> = base
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -107,6 +126,24 @@ mod tests {
             url("https://[::1]:8443/vnc.html#top", "t"),
             "https://[::1]:8443/vnc.html?path=%3Ftoken%3Dt#top"
         );
+    }
+
+    #[test]
+    fn a_plain_base_reads_as_the_general_way_writes_it() {
+        for base in [
+            "http://h:6080/vnc_lite.html",
+            "https://[::1]:8443/v.html#top",
+            "ws://h/",
+        ] {
+            for token in ["abc-1", "a b&c", "%?=+/é"] {
+                let (base, token) = (Url::parse(base).unwrap(), Token::new(token));
+                assert_eq!(
+                    with_token_in_path(&base, &token),
+                    with_token_in_pairs(&base, &token),
+                    "{base}"
+                );
+            }
+        }
     }
 
     #[test]
