@@ -2,6 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -27,6 +28,32 @@ pub struct MemoryTokenStore {
     limits: StoreLimits,
 }
 
+/// Hashes a [`TokenHash`] by taking eight of its bytes: they are already
+/// SHA-256 output, so hashing them again (SipHash, three times per mint
+/// and once per record each time a table grows) bought nothing. Only our
+/// own minted tokens are ever inserted, so no caller can choose keys that
+/// collide.
+#[derive(Default)]
+struct TokenHashHasher(u64);
+
+impl Hasher for TokenHashHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // `TokenHash` hashes as one 32-byte slice (its `[u8; 32]` writes
+        // no length); fold anything else in too, should it ever come.
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
+}
+
+type ByToken = BuildHasherDefault<TokenHashHasher>;
+
 /// The records and the indexes that keep every operation cheap.
 #[derive(Default)]
 struct Inner {
@@ -34,7 +61,7 @@ struct Inner {
     /// the record: under a burst of minting the table doubles while the
     /// lock is held, and copying whole records (and faulting in the
     /// pages for them) was a tenth of a mint's CPU time.
-    records: HashMap<TokenHash, Box<TokenRecord>>,
+    records: HashMap<TokenHash, Box<TokenRecord>, ByToken>,
     /// Every record's expiry, soonest first. A record removed early
     /// (validated after expiry, revoked, replaced) leaves its entry here
     /// until it comes due, when it is skipped.
@@ -42,12 +69,16 @@ struct Inner {
     /// Live records per minting project.
     per_project: HashMap<String, usize>,
     /// The records of each server, for revocation.
-    per_server: HashMap<String, HashSet<TokenHash>>,
+    per_server: HashMap<String, HashSet<TokenHash, ByToken>>,
 }
 
 impl Inner {
-    fn insert(&mut self, record: TokenRecord) {
-        self.remove(&record.token_hash);
+    /// Adds `record`, replacing the one of the same hash if `replacing`
+    /// (the caller has just looked: a new token is never held already).
+    fn insert(&mut self, record: TokenRecord, replacing: bool) {
+        if replacing {
+            self.remove(&record.token_hash);
+        }
         self.expiries
             .push(Reverse((record.expires_at, record.token_hash)));
         // Keys are copied only for a project or server not seen yet: a
@@ -65,10 +96,9 @@ impl Inner {
                 hashes.insert(record.token_hash);
             }
             None => {
-                self.per_server.insert(
-                    record.instance_uuid.clone(),
-                    HashSet::from([record.token_hash]),
-                );
+                let mut hashes = HashSet::default();
+                hashes.insert(record.token_hash);
+                self.per_server.insert(record.instance_uuid.clone(), hashes);
             }
         }
         self.records.insert(record.token_hash, Box::new(record));
@@ -196,10 +226,10 @@ impl TokenStore for MemoryTokenStore {
         let now = self.now();
         let mut inner = self.lock();
         inner.drop_expired(now);
-        let replacing = inner.records.get(&record.token_hash);
-        let same_project =
-            replacing.is_some_and(|old| old.quota_project() == record.quota_project());
-        if replacing.is_none() && inner.records.len() >= self.limits.max_live_records {
+        let held = inner.records.get(&record.token_hash);
+        let replacing = held.is_some();
+        let same_project = held.is_some_and(|old| old.quota_project() == record.quota_project());
+        if !replacing && inner.records.len() >= self.limits.max_live_records {
             return Err(StoreError::Full(inner.records.len()));
         }
         if let (Some(limit), Some(project)) = (self.limits.per_project(), record.quota_project()) {
@@ -210,7 +240,7 @@ impl TokenStore for MemoryTokenStore {
                 });
             }
         }
-        inner.insert(record);
+        inner.insert(record, replacing);
         Ok(())
     }
 
