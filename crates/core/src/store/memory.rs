@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::compact::CompactRecord;
 use super::{StoreError, StoreLimits, TokenStore};
 use crate::clock::{Clock, SystemClock};
 use crate::record::{unix_seconds, TokenRecord};
@@ -57,11 +58,12 @@ type ByToken = BuildHasherDefault<TokenHashHasher>;
 /// The records and the indexes that keep every operation cheap.
 #[derive(Default)]
 struct Inner {
-    /// Boxed, so that growing the table moves a pointer per record, not
-    /// the record: under a burst of minting the table doubles while the
-    /// lock is held, and copying whole records (and faulting in the
-    /// pages for them) was a tenth of a mint's CPU time.
-    records: HashMap<TokenHash, Box<TokenRecord>, ByToken>,
+    /// Packed ([`CompactRecord`]: two allocations, not eight) and boxed,
+    /// so that growing the table moves a pointer per record, not the
+    /// record: under a burst of minting the table doubles while the lock
+    /// is held, and copying whole records (and faulting in the pages for
+    /// them) was a tenth of a mint's CPU time.
+    records: HashMap<TokenHash, Box<CompactRecord>, ByToken>,
     /// Every record's expiry, soonest first. A record removed early
     /// (validated after expiry, revoked, replaced) leaves its entry here
     /// until it comes due, when it is skipped.
@@ -75,12 +77,11 @@ struct Inner {
 impl Inner {
     /// Adds `record`, replacing the one of the same hash if `replacing`
     /// (the caller has just looked: a new token is never held already).
-    fn insert(&mut self, record: TokenRecord, replacing: bool) {
+    fn insert(&mut self, hash: TokenHash, record: CompactRecord, replacing: bool) {
         if replacing {
-            self.remove(&record.token_hash);
+            self.remove(&hash);
         }
-        self.expiries
-            .push(Reverse((record.expires_at, record.token_hash)));
+        self.expiries.push(Reverse((record.expires_at(), hash)));
         // Keys are copied only for a project or server not seen yet: a
         // busy project mints on, allocating nothing here.
         if let Some(project) = record.quota_project() {
@@ -91,20 +92,21 @@ impl Inner {
                 }
             }
         }
-        match self.per_server.get_mut(&record.instance_uuid) {
+        match self.per_server.get_mut(record.instance_uuid()) {
             Some(hashes) => {
-                hashes.insert(record.token_hash);
+                hashes.insert(hash);
             }
             None => {
                 let mut hashes = HashSet::default();
-                hashes.insert(record.token_hash);
-                self.per_server.insert(record.instance_uuid.clone(), hashes);
+                hashes.insert(hash);
+                self.per_server
+                    .insert(record.instance_uuid().to_owned(), hashes);
             }
         }
-        self.records.insert(record.token_hash, Box::new(record));
+        self.records.insert(hash, Box::new(record));
     }
 
-    fn remove(&mut self, hash: &TokenHash) -> Option<Box<TokenRecord>> {
+    fn remove(&mut self, hash: &TokenHash) -> Option<Box<CompactRecord>> {
         let record = self.records.remove(hash)?;
         if let Some(project) = record.quota_project() {
             if let Some(count) = self.per_project.get_mut(project) {
@@ -114,10 +116,10 @@ impl Inner {
                 }
             }
         }
-        if let Some(hashes) = self.per_server.get_mut(&record.instance_uuid) {
+        if let Some(hashes) = self.per_server.get_mut(record.instance_uuid()) {
             hashes.remove(hash);
             if hashes.is_empty() {
-                self.per_server.remove(&record.instance_uuid);
+                self.per_server.remove(record.instance_uuid());
             }
         }
         Some(record)
@@ -133,7 +135,11 @@ impl Inner {
             self.expiries.pop();
             // The entry may be stale: the record went early, or was
             // replaced by one that expires later.
-            if self.records.get(&hash).is_some_and(|r| r.expires_at == at) {
+            if self
+                .records
+                .get(&hash)
+                .is_some_and(|r| r.expires_at() == at)
+            {
                 self.remove(&hash);
                 dropped += 1;
             }
@@ -223,10 +229,15 @@ impl Default for MemoryTokenStore {
 #[async_trait]
 impl TokenStore for MemoryTokenStore {
     async fn authorize(&self, record: TokenRecord) -> Result<(), StoreError> {
+        let hash = record.token_hash;
+        let packed = CompactRecord::pack(&record)?;
+        // Its strings are freed here, while hot, rather than ten minutes on.
+        drop(record);
+        let record = packed;
         let now = self.now();
         let mut inner = self.lock();
         inner.drop_expired(now);
-        let held = inner.records.get(&record.token_hash);
+        let held = inner.records.get(&hash);
         let replacing = held.is_some();
         let same_project = held.is_some_and(|old| old.quota_project() == record.quota_project());
         if !replacing && inner.records.len() >= self.limits.max_live_records {
@@ -240,19 +251,19 @@ impl TokenStore for MemoryTokenStore {
                 });
             }
         }
-        inner.insert(record, replacing);
+        inner.insert(hash, record, replacing);
         Ok(())
     }
 
     async fn validate(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
-        let now = self.clock.now();
+        let now = self.now();
         let mut inner = self.lock();
         match inner.records.get(hash) {
-            Some(r) if r.is_expired(now) => {
+            Some(r) if now >= r.expires_at() => {
                 inner.remove(hash);
                 Ok(None)
             }
-            found => Ok(found.map(|r| TokenRecord::clone(r))),
+            found => Ok(found.map(|r| r.unpack(*hash))),
         }
     }
 
