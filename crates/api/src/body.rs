@@ -1,5 +1,6 @@
 //! Request bodies: size limit, media type, JSON.
 
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use consoled_core::ConsoleError;
@@ -22,6 +23,30 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub(crate) struct JsonBody(pub Value);
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        JsonBytes::from_request(request, state).await?.value()
+    }
+}
+
+/// A request body that passed [`JsonBody`]'s size and media type checks,
+/// not parsed yet: for a handler that reads its one expected shape
+/// straight into a struct, and parses a [`Value`] only to say what is
+/// wrong with any other.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct JsonBytes(pub Bytes);
+
+impl JsonBytes {
+    /// The body as JSON (400 when malformed).
+    pub(crate) fn value(&self) -> Result<JsonBody, ApiError> {
+        serde_json::from_slice(&self.0)
+            .map(JsonBody)
+            .map_err(|_| ApiError(ConsoleError::BadRequest("Malformed request body".into())))
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, _: &S) -> Result<Self, Self::Rejection> {
@@ -47,12 +72,10 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 ))));
             }
         }
-        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+        axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
             .await
-            .map_err(|_| too_large())?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|_| ApiError(ConsoleError::BadRequest("Malformed request body".into())))
+            .map(JsonBytes)
+            .map_err(|_| too_large())
     }
 }
 

@@ -8,10 +8,11 @@ use consoled_core::catalog::{self, CatalogEntry};
 use consoled_core::{DriverDescriptor, Microversion, Registry};
 use serde::Serialize;
 
-use crate::body::JsonBody;
+use crate::body::JsonBytes;
 use crate::errors::{not_in_version, path_param, ApiError};
 use crate::identity::Caller;
 use crate::negotiation::ApiVersion;
+use crate::remote_console_body::RequestedConsole;
 use crate::schema::Object;
 use crate::state::ApiState;
 
@@ -22,15 +23,56 @@ pub(crate) async fn create(
     version: ApiVersion,
     Caller(identity): Caller,
     server_id: Result<Path<String>, PathRejection>,
-    body: Result<JsonBody, ApiError>,
+    body: Result<JsonBytes, ApiError>,
 ) -> Result<Response, ApiError> {
     if version.0 < catalog::REMOTE_CONSOLES_MIN_VERSION {
         return Err(not_in_version());
     }
     let server_id = path_param(server_id)?;
-    let JsonBody(body) = body?;
+    let body = body?;
     let registry = state.dispatcher.registry();
-    let top = Object::new(None, &body)?;
+    let at = version.0;
+    let fast = RequestedConsole::read(&body.0).filter(|r| {
+        exists_at(registry, at, &r.protocol, |e| e.protocol, |d| d.protocol)
+            && exists_at(
+                registry,
+                at,
+                &r.console_type,
+                |e| e.console_type,
+                |d| d.console_type,
+            )
+    });
+    let general;
+    let (protocol, console_type) = match &fast {
+        Some(r) => (&*r.protocol, &*r.console_type),
+        None => {
+            general = body.value()?.0;
+            checked(registry, version, &general)?
+        }
+    };
+    let console = state
+        .dispatcher
+        .create_console(&identity, &server_id, protocol, console_type)
+        .await?;
+    state.console_created(&console.console_type);
+    Ok(Json(Created {
+        remote_console: RemoteConsole {
+            protocol: &console.protocol,
+            console_type: &console.console_type,
+            url: console.url.as_str(),
+        },
+    })
+    .into_response())
+}
+
+/// The protocol and type of a body that [`RequestedConsole::read`] did
+/// not take, checked key by key, or the 400 that says what is wrong.
+fn checked<'a>(
+    registry: &Registry,
+    version: ApiVersion,
+    body: &'a serde_json::Value,
+) -> Result<(&'a str, &'a str), ApiError> {
+    let top = Object::new(None, body)?;
     top.keys(&["remote_console"], &["remote_console"])?;
     let request = Object::new(Some("remote_console"), top.get("remote_console"))?;
     request.keys(&["protocol", "type"], &["protocol", "type"])?;
@@ -52,19 +94,7 @@ pub(crate) async fn create(
         },
         || types_at(registry, version.0),
     )?;
-    let console = state
-        .dispatcher
-        .create_console(&identity, &server_id, protocol, console_type)
-        .await?;
-    state.console_created(&console.console_type);
-    Ok(Json(Created {
-        remote_console: RemoteConsole {
-            protocol: &console.protocol,
-            console_type: &console.console_type,
-            url: console.url.as_str(),
-        },
-    })
-    .into_response())
+    Ok((protocol, console_type))
 }
 
 /// The answer: `{"remote_console": {"protocol", "type", "url"}}`, written

@@ -10,6 +10,7 @@ mod identity;
 mod links;
 mod metrics;
 mod negotiation;
+mod remote_console_body;
 mod request_id;
 mod request_log;
 mod schema;

@@ -1,6 +1,8 @@
 //! Microversion negotiation and the version headers of every response.
 
+use std::borrow::Cow;
 use std::future::Future;
+use std::sync::LazyLock;
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -74,13 +76,17 @@ where
 /// The microversion the headers ask for: the `compute` entry of
 /// `OpenStack-API-Version`, else `X-OpenStack-Nova-API-Version`, else 2.1.
 fn requested(headers: &HeaderMap) -> Result<Microversion, ConsoleError> {
-    let text = compute_entry(headers)?.or_else(|| {
+    let text = compute_entry(headers)?.map(Cow::Borrowed).or_else(|| {
         let values: Vec<&str> = headers
             .get_all(LEGACY_HEADER)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
-        (!values.is_empty()).then(|| values.join(","))
+        match values[..] {
+            [] => None,
+            [one] => Some(Cow::Borrowed(one)),
+            _ => Some(Cow::Owned(values.join(","))),
+        }
     });
     let Some(text) = text else {
         return Ok(Microversion::MIN);
@@ -116,7 +122,7 @@ fn out_of_range(version: &str) -> ConsoleError {
 
 /// The version text of the `compute` entry of `OpenStack-API-Version`
 /// (`compute 2.6, volume 3.0`), if there is one.
-fn compute_entry(headers: &HeaderMap) -> Result<Option<String>, ConsoleError> {
+fn compute_entry(headers: &HeaderMap) -> Result<Option<&str>, ConsoleError> {
     for value in headers.get_all(NEW_HEADER) {
         let value = value
             .to_str()
@@ -131,7 +137,7 @@ fn compute_entry(headers: &HeaderMap) -> Result<Option<String>, ConsoleError> {
                 if words.next().is_some() {
                     return Err(malformed(entry));
                 }
-                return Ok(Some(version.to_owned()));
+                return Ok(Some(version));
             }
         }
     }
@@ -149,12 +155,34 @@ const LEGACY_NAME: HeaderName = HeaderName::from_static(LEGACY_HEADER);
 const VARY: HeaderValue =
     HeaderValue::from_static("OpenStack-API-Version, X-OpenStack-Nova-API-Version");
 
+/// The two version headers' values of every microversion we serve, made
+/// once: cloning one shares its bytes, where formatting it would allocate
+/// twice per response.
+static SERVED: LazyLock<Vec<(HeaderValue, HeaderValue)>> = LazyLock::new(|| {
+    (Microversion::MIN.minor()..=Microversion::MAX.minor())
+        .filter_map(|minor| version_values(Microversion::new(Microversion::MIN.major(), minor)))
+        .collect()
+});
+
+/// `compute X.Y` and `X.Y`.
+fn version_values(version: Microversion) -> Option<(HeaderValue, HeaderValue)> {
+    let new = HeaderValue::try_from(format!("{SERVICE} {version}")).ok()?;
+    let legacy = HeaderValue::try_from(version.to_string()).ok()?;
+    Some((new, legacy))
+}
+
 fn stamp(headers: &mut HeaderMap, version: Microversion) {
-    if let Ok(value) = HeaderValue::try_from(format!("{SERVICE} {version}")) {
-        headers.insert(NEW_NAME, value);
-    }
-    if let Ok(value) = HeaderValue::try_from(version.to_string()) {
-        headers.insert(LEGACY_NAME, value);
+    let served = (version.major() == Microversion::MIN.major())
+        .then(|| version.minor().checked_sub(Microversion::MIN.minor()))
+        .flatten()
+        .and_then(|at| SERVED.get(usize::from(at)));
+    let values = match served {
+        Some(values) => Some(values.clone()),
+        None => version_values(version),
+    };
+    if let Some((new, legacy)) = values {
+        headers.insert(NEW_NAME, new);
+        headers.insert(LEGACY_NAME, legacy);
     }
     headers.insert(header::VARY, VARY);
 }
@@ -187,6 +215,18 @@ mod tests {
         assert_eq!(requested(&h).unwrap(), Microversion::new(2, 8));
         let legacy = headers(&[("x-openstack-nova-api-version", "latest")]);
         assert_eq!(requested(&legacy).unwrap(), Microversion::MAX);
+    }
+
+    #[test]
+    fn every_served_version_is_stamped_as_it_reads() {
+        for minor in 1..=99 {
+            let version = Microversion::new(2, minor);
+            let mut h = HeaderMap::new();
+            stamp(&mut h, version);
+            assert_eq!(h[NEW_HEADER], format!("compute 2.{minor}").as_str());
+            assert_eq!(h[LEGACY_HEADER], format!("2.{minor}").as_str());
+            assert_eq!(h[header::VARY], VARY);
+        }
     }
 
     #[test]

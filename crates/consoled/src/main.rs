@@ -83,7 +83,10 @@ fn block_on(
     format: LogFormat,
     work: impl std::future::Future<Output = Result<(), String>>,
 ) -> ExitCode {
-    let logging = logging::init(format);
+    let logging = match logging::init(format) {
+        Ok(logging) => logging,
+        Err(e) => return fail(&e),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

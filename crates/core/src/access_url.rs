@@ -13,6 +13,12 @@ pub fn with_token_query(base: &Url, token: &Token) -> Url {
 /// `base` with `name=value` in its query, replacing any parameter of that
 /// name and keeping the others in order.
 pub fn with_query_param(base: &Url, name: &str, value: &str) -> Url {
+    if base.query().is_none() {
+        // Nothing to keep: append without listing the pairs first.
+        let mut url = base.clone();
+        url.query_pairs_mut().append_pair(name, value);
+        return url;
+    }
     let kept: Vec<(String, String)> = base
         .query_pairs()
         .filter(|(k, _)| k != name)
@@ -39,5 +45,9 @@ mod tests {
         assert_eq!(u.as_str(), "ws://127.0.0.1:6083/?token=abc-1");
         let u = with_token_query(&Url::parse("http://h/c?lang=en&token=old").unwrap(), &t);
         assert_eq!(u.as_str(), "http://h/c?lang=en&token=abc-1");
+        let u = with_token_query(&Url::parse("http://h/c#f").unwrap(), &Token::new("a b"));
+        assert_eq!(u.as_str(), "http://h/c?token=a+b#f");
+        let u = with_token_query(&Url::parse("http://h/c?").unwrap(), &t);
+        assert_eq!(u.as_str(), "http://h/c?token=abc-1");
     }
 }

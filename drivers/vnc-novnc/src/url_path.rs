@@ -17,6 +17,38 @@ const PATH: &str = "path";
 /// `&token=<token>` when P already has a query (any `token` already inside P
 /// is replaced). Every other parameter of `base` is kept, in order.
 pub fn with_token_in_path(base: &Url, token: &Token) -> Url {
+    if base.query().is_none() {
+        // What a console URL almost always is: one `path` parameter to
+        // append, written in place rather than through a list of pairs.
+        let secret = token.expose();
+        let mut query = String::with_capacity(PATH.len() + 20 + secret.len() * 9);
+        query.push_str(PATH);
+        if secret.bytes().all(is_unreserved) {
+            // A token that form encoding leaves as it is (a UUID, as
+            // minted), twice over: only `?` and `=` around it change.
+            query.push_str("=%3Ftoken%3D");
+            query.push_str(secret);
+        } else {
+            let mut value = String::from("?token=");
+            value.extend(form_urlencoded::byte_serialize(secret.as_bytes()));
+            query.push('=');
+            query.extend(form_urlencoded::byte_serialize(value.as_bytes()));
+        }
+        let mut url = base.clone();
+        url.set_query(Some(&query));
+        return url;
+    }
+    with_token_in_pairs(base, token)
+}
+
+/// The bytes `application/x-www-form-urlencoded` writes as they are.
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'*' | b'-' | b'.' | b'_')
+}
+
+/// [`with_token_in_path`] for a base that has a query: its pairs parsed,
+/// the `path` one extended or added, all written back.
+fn with_token_in_pairs(base: &Url, token: &Token) -> Url {
     let mut pairs: Vec<(String, String)> = base
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -107,6 +139,24 @@ mod tests {
             url("https://[::1]:8443/vnc.html#top", "t"),
             "https://[::1]:8443/vnc.html?path=%3Ftoken%3Dt#top"
         );
+    }
+
+    #[test]
+    fn a_plain_base_reads_as_the_general_way_writes_it() {
+        for base in [
+            "http://h:6080/vnc_lite.html",
+            "https://[::1]:8443/v.html#top",
+            "ws://h/",
+        ] {
+            for token in ["abc-1", "a b&c", "%?=+/é", "3f1c-9A_b.c*", ""] {
+                let (base, token) = (Url::parse(base).unwrap(), Token::new(token));
+                assert_eq!(
+                    with_token_in_path(&base, &token),
+                    with_token_in_pairs(&base, &token),
+                    "{base}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -2,11 +2,13 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::compact::CompactRecord;
 use super::{StoreError, StoreLimits, TokenStore};
 use crate::clock::{Clock, SystemClock};
 use crate::record::{unix_seconds, TokenRecord};
@@ -27,14 +29,41 @@ pub struct MemoryTokenStore {
     limits: StoreLimits,
 }
 
+/// Hashes a [`TokenHash`] by taking eight of its bytes: they are already
+/// SHA-256 output, so hashing them again (SipHash, three times per mint
+/// and once per record each time a table grows) bought nothing. Only our
+/// own minted tokens are ever inserted, so no caller can choose keys that
+/// collide.
+#[derive(Default)]
+struct TokenHashHasher(u64);
+
+impl Hasher for TokenHashHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // `TokenHash` hashes as one 32-byte slice (its `[u8; 32]` writes
+        // no length); fold anything else in too, should it ever come.
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
+}
+
+type ByToken = BuildHasherDefault<TokenHashHasher>;
+
 /// The records and the indexes that keep every operation cheap.
 #[derive(Default)]
 struct Inner {
-    /// Boxed, so that growing the table moves a pointer per record, not
-    /// the record: under a burst of minting the table doubles while the
-    /// lock is held, and copying whole records (and faulting in the
-    /// pages for them) was a tenth of a mint's CPU time.
-    records: HashMap<TokenHash, Box<TokenRecord>>,
+    /// Packed ([`CompactRecord`]: two allocations, not eight) and boxed,
+    /// so that growing the table moves a pointer per record, not the
+    /// record: under a burst of minting the table doubles while the lock
+    /// is held, and copying whole records (and faulting in the pages for
+    /// them) was a tenth of a mint's CPU time.
+    records: HashMap<TokenHash, Box<CompactRecord>, ByToken>,
     /// Every record's expiry, soonest first. A record removed early
     /// (validated after expiry, revoked, replaced) leaves its entry here
     /// until it comes due, when it is skipped.
@@ -42,14 +71,17 @@ struct Inner {
     /// Live records per minting project.
     per_project: HashMap<String, usize>,
     /// The records of each server, for revocation.
-    per_server: HashMap<String, HashSet<TokenHash>>,
+    per_server: HashMap<String, HashSet<TokenHash, ByToken>>,
 }
 
 impl Inner {
-    fn insert(&mut self, record: TokenRecord) {
-        self.remove(&record.token_hash);
-        self.expiries
-            .push(Reverse((record.expires_at, record.token_hash)));
+    /// Adds `record`, replacing the one of the same hash if `replacing`
+    /// (the caller has just looked: a new token is never held already).
+    fn insert(&mut self, hash: TokenHash, record: CompactRecord, replacing: bool) {
+        if replacing {
+            self.remove(&hash);
+        }
+        self.expiries.push(Reverse((record.expires_at(), hash)));
         // Keys are copied only for a project or server not seen yet: a
         // busy project mints on, allocating nothing here.
         if let Some(project) = record.quota_project() {
@@ -60,21 +92,21 @@ impl Inner {
                 }
             }
         }
-        match self.per_server.get_mut(&record.instance_uuid) {
+        match self.per_server.get_mut(record.instance_uuid()) {
             Some(hashes) => {
-                hashes.insert(record.token_hash);
+                hashes.insert(hash);
             }
             None => {
-                self.per_server.insert(
-                    record.instance_uuid.clone(),
-                    HashSet::from([record.token_hash]),
-                );
+                let mut hashes = HashSet::default();
+                hashes.insert(hash);
+                self.per_server
+                    .insert(record.instance_uuid().to_owned(), hashes);
             }
         }
-        self.records.insert(record.token_hash, Box::new(record));
+        self.records.insert(hash, Box::new(record));
     }
 
-    fn remove(&mut self, hash: &TokenHash) -> Option<Box<TokenRecord>> {
+    fn remove(&mut self, hash: &TokenHash) -> Option<Box<CompactRecord>> {
         let record = self.records.remove(hash)?;
         if let Some(project) = record.quota_project() {
             if let Some(count) = self.per_project.get_mut(project) {
@@ -84,10 +116,10 @@ impl Inner {
                 }
             }
         }
-        if let Some(hashes) = self.per_server.get_mut(&record.instance_uuid) {
+        if let Some(hashes) = self.per_server.get_mut(record.instance_uuid()) {
             hashes.remove(hash);
             if hashes.is_empty() {
-                self.per_server.remove(&record.instance_uuid);
+                self.per_server.remove(record.instance_uuid());
             }
         }
         Some(record)
@@ -103,7 +135,11 @@ impl Inner {
             self.expiries.pop();
             // The entry may be stale: the record went early, or was
             // replaced by one that expires later.
-            if self.records.get(&hash).is_some_and(|r| r.expires_at == at) {
+            if self
+                .records
+                .get(&hash)
+                .is_some_and(|r| r.expires_at() == at)
+            {
                 self.remove(&hash);
                 dropped += 1;
             }
@@ -193,13 +229,18 @@ impl Default for MemoryTokenStore {
 #[async_trait]
 impl TokenStore for MemoryTokenStore {
     async fn authorize(&self, record: TokenRecord) -> Result<(), StoreError> {
+        let hash = record.token_hash;
+        let packed = CompactRecord::pack(&record)?;
+        // Its strings are freed here, while hot, rather than ten minutes on.
+        drop(record);
+        let record = packed;
         let now = self.now();
         let mut inner = self.lock();
         inner.drop_expired(now);
-        let replacing = inner.records.get(&record.token_hash);
-        let same_project =
-            replacing.is_some_and(|old| old.quota_project() == record.quota_project());
-        if replacing.is_none() && inner.records.len() >= self.limits.max_live_records {
+        let held = inner.records.get(&hash);
+        let replacing = held.is_some();
+        let same_project = held.is_some_and(|old| old.quota_project() == record.quota_project());
+        if !replacing && inner.records.len() >= self.limits.max_live_records {
             return Err(StoreError::Full(inner.records.len()));
         }
         if let (Some(limit), Some(project)) = (self.limits.per_project(), record.quota_project()) {
@@ -210,19 +251,19 @@ impl TokenStore for MemoryTokenStore {
                 });
             }
         }
-        inner.insert(record);
+        inner.insert(hash, record, replacing);
         Ok(())
     }
 
     async fn validate(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
-        let now = self.clock.now();
+        let now = self.now();
         let mut inner = self.lock();
         match inner.records.get(hash) {
-            Some(r) if r.is_expired(now) => {
+            Some(r) if now >= r.expires_at() => {
                 inner.remove(hash);
                 Ok(None)
             }
-            found => Ok(found.map(|r| TokenRecord::clone(r))),
+            found => Ok(found.map(|r| r.unpack(*hash))),
         }
     }
 

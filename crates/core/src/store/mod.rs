@@ -1,5 +1,6 @@
 //! Where token records live.
 
+mod compact;
 mod limits;
 mod memory;
 mod metered;

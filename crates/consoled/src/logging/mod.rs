@@ -2,21 +2,24 @@
 //! written by a thread of their own.
 //!
 //! A request formats its lines and queues them; it never waits on the pipe
-//! or terminal behind standard error. The queue is bounded: when the
-//! writer falls behind, new lines are dropped and counted rather than
-//! holding requests up, and the count is logged once the writer catches up.
+//! or terminal behind standard error, and it does not wake the writer for
+//! each line ([`batched`]). The queue is bounded: when the writer falls
+//! behind, new lines are dropped and counted rather than holding requests
+//! up, and the count is logged once the writer catches up.
 
-use std::io::{BufWriter, Stderr};
+mod batched;
+mod timestamp;
+
 use std::time::Duration;
 
-use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
+use batched::{BatchedWriter, DroppedLines};
 
-/// Lines queued for the writer before new ones are dropped: a fraction of
+/// Bytes queued for the writer before new lines are dropped: a fraction of
 /// a second of the busiest API's lines, a bounded amount of memory.
-const QUEUE_LINES: usize = 32 * 1024;
+const QUEUE_BYTES: usize = 8 * 1024 * 1024;
 
 /// How often the count of dropped lines is checked and reported.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
@@ -25,23 +28,24 @@ const REPORT_EVERY: Duration = Duration::from_secs(10);
 /// (and says how many were dropped, if any), so drop it before the
 /// process's last word.
 pub struct Logging {
-    guard: Option<WorkerGuard>,
-    dropped: ErrorCounter,
+    writer: Option<BatchedWriter>,
+    dropped: DroppedLines,
 }
 
 /// Starts logging to standard error in `format`, filtered by `RUST_LOG`
 /// (default `info`).
-pub fn init(format: LogFormat) -> Logging {
+///
+/// # Errors
+/// When the writer thread cannot be started.
+pub fn init(format: LogFormat) -> Result<Logging, String> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, guard) = NonBlockingBuilder::default()
-        .buffered_lines_limit(QUEUE_LINES)
-        .lossy(true)
-        .thread_name("consoled-log")
-        .finish(stderr_in_batches());
-    let dropped = writer.error_counter();
+    let (writer, lines, dropped) =
+        BatchedWriter::spawn("consoled-log", QUEUE_BYTES, std::io::stderr())
+            .map_err(|e| format!("cannot start the log writer thread: {e}"))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
+        .with_writer(lines)
+        .with_timer(timestamp::Rfc3339Micros)
         .with_ansi(false);
     match format {
         LogFormat::Text => builder.init(),
@@ -54,17 +58,10 @@ pub fn init(format: LogFormat) -> Logging {
             .with_span_list(false)
             .init(),
     }
-    Logging {
-        guard: Some(guard),
+    Ok(Logging {
+        writer: Some(writer),
         dropped,
-    }
-}
-
-/// Standard error behind a buffer: the writer thread flushes it whenever
-/// its queue runs dry, so a burst of lines costs a few writes, and a quiet
-/// line still goes out at once.
-fn stderr_in_batches() -> BufWriter<Stderr> {
-    BufWriter::new(std::io::stderr())
+    })
 }
 
 impl Logging {
@@ -77,7 +74,7 @@ impl Logging {
             let mut every = tokio::time::interval(REPORT_EVERY);
             loop {
                 every.tick().await;
-                let now = dropped.dropped_lines();
+                let now = dropped.get();
                 if now > reported {
                     tracing::warn!(
                         dropped = now - reported,
@@ -93,8 +90,8 @@ impl Logging {
 impl Drop for Logging {
     fn drop(&mut self) {
         // Waits for the writer thread to write out the queue.
-        drop(self.guard.take());
-        let dropped = self.dropped.dropped_lines();
+        drop(self.writer.take());
+        let dropped = self.dropped.get();
         if dropped > 0 {
             eprintln!(
                 "consoled: {dropped} log lines were dropped in all: standard error did not keep up"
