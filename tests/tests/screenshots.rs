@@ -20,7 +20,7 @@ use tokio::time::{sleep, Instant};
 /// How many times a screenshot is taken between two equal screendumps
 /// before the test gives up: the screen is still, but a blinking cursor
 /// may change it between the two.
-const ATTEMPTS: usize = 10;
+const ATTEMPTS: usize = 30;
 
 /// Waits until QEMU's screen stops changing (three screendumps in a row,
 /// half a second apart, equal) and shows more than a blank screen.
