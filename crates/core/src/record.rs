@@ -106,6 +106,28 @@ mod hash_serde {
     }
 }
 
+/// A record of `token` for server `s1`'s VNC console on `h:5900`, minted
+/// by nobody, never expiring: the core's tests change what they test.
+#[cfg(test)]
+pub(crate) fn sample_record(token: &str) -> TokenRecord {
+    TokenRecord {
+        token_hash: crate::token::Token::new(token).hash(),
+        protocol: "vnc".into(),
+        console_type: "novnc".into(),
+        instance_uuid: "s1".into(),
+        connect: ConnectInfo {
+            host: "h".into(),
+            port: 5900,
+            tls_port: None,
+            internal_access_path: None,
+            unix_socket: None,
+        },
+        access_url_base: "http://h/".into(),
+        expires_at: u64::MAX,
+        minted_by: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -198,26 +198,13 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::record::ConnectInfo;
+    use crate::record::sample_record;
     use crate::store::MemoryTokenStore;
-    use crate::token::Token;
 
     fn record(token: &str, instance: &str) -> TokenRecord {
         TokenRecord {
-            token_hash: Token::new(token).hash(),
-            protocol: "vnc".into(),
-            console_type: "novnc".into(),
             instance_uuid: instance.into(),
-            connect: ConnectInfo {
-                host: "h".into(),
-                port: 5900,
-                tls_port: None,
-                internal_access_path: None,
-                unix_socket: None,
-            },
-            access_url_base: "http://h/".into(),
-            expires_at: u64::MAX,
-            minted_by: None,
+            ..sample_record(token)
         }
     }
 

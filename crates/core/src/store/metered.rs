@@ -202,29 +202,18 @@ mod tests {
     use prometheus_client::encoding::prometheus_text::encode;
 
     use super::*;
-    use crate::record::ConnectInfo;
+    use crate::record::sample_record;
     use crate::store::{MemoryTokenStore, StoreLimits};
     use crate::token::Token;
 
     fn record(token: &str, project: &str) -> TokenRecord {
         TokenRecord {
-            token_hash: Token::new(token).hash(),
-            protocol: "vnc".into(),
-            console_type: "novnc".into(),
-            instance_uuid: "s1".into(),
-            connect: ConnectInfo {
-                host: "h".into(),
-                port: 5900,
-                tls_port: None,
-                internal_access_path: None,
-                unix_socket: None,
-            },
-            access_url_base: "http://h/".into(),
             expires_at: u64::MAX / 2,
             minted_by: Some(crate::record::MintedBy {
                 user_id: "u".into(),
                 project_id: project.into(),
             }),
+            ..sample_record(token)
         }
     }
 

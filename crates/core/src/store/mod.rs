@@ -155,8 +155,7 @@ mod tests {
 
     use super::*;
     use crate::clock::Clock;
-    use crate::record::{ConnectInfo, TokenRecord};
-    use crate::token::Token;
+    use crate::record::{sample_record, TokenRecord};
 
     struct SteppedClock(Mutex<u64>);
 
@@ -168,20 +167,8 @@ mod tests {
 
     fn record(token: &str, expires_at: u64) -> TokenRecord {
         TokenRecord {
-            token_hash: Token::new(token).hash(),
-            protocol: "vnc".into(),
-            console_type: "novnc".into(),
-            instance_uuid: "s1".into(),
-            connect: ConnectInfo {
-                host: "h".into(),
-                port: 5900,
-                tls_port: None,
-                internal_access_path: None,
-                unix_socket: None,
-            },
-            access_url_base: "http://h/".into(),
             expires_at,
-            minted_by: None,
+            ..sample_record(token)
         }
     }
 
