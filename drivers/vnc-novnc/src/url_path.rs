@@ -20,30 +20,17 @@ pub fn with_token_in_path(base: &Url, token: &Token) -> Url {
     if base.query().is_none() {
         // What a console URL almost always is: one `path` parameter to
         // append, written in place rather than through a list of pairs.
-        let secret = token.expose();
-        let mut query = String::with_capacity(PATH.len() + 20 + secret.len() * 9);
+        let mut value = String::from("?token=");
+        value.extend(form_urlencoded::byte_serialize(token.expose().as_bytes()));
+        let mut query = String::with_capacity(PATH.len() + 1 + 3 * value.len());
         query.push_str(PATH);
-        if secret.bytes().all(is_unreserved) {
-            // A token that form encoding leaves as it is (a UUID, as
-            // minted), twice over: only `?` and `=` around it change.
-            query.push_str("=%3Ftoken%3D");
-            query.push_str(secret);
-        } else {
-            let mut value = String::from("?token=");
-            value.extend(form_urlencoded::byte_serialize(secret.as_bytes()));
-            query.push('=');
-            query.extend(form_urlencoded::byte_serialize(value.as_bytes()));
-        }
+        query.push('=');
+        query.extend(form_urlencoded::byte_serialize(value.as_bytes()));
         let mut url = base.clone();
         url.set_query(Some(&query));
         return url;
     }
     with_token_in_pairs(base, token)
-}
-
-/// The bytes `application/x-www-form-urlencoded` writes as they are.
-fn is_unreserved(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'*' | b'-' | b'.' | b'_')
 }
 
 /// [`with_token_in_path`] for a base that has a query: its pairs parsed,
