@@ -104,13 +104,7 @@ pub(crate) fn poll_write_once<W: AsyncWrite + Unpin>(
     cx: &mut Context<'_>,
     bytes: &[u8],
 ) -> io::Result<Option<usize>> {
-    match Pin::new(to).poll_write(cx, bytes) {
-        Poll::Ready(Ok(n)) if n == bytes.len() => Ok(None),
-        Poll::Ready(Ok(0)) if !bytes.is_empty() => Err(io::ErrorKind::WriteZero.into()),
-        Poll::Ready(Ok(n)) => Ok(Some(n)),
-        Poll::Ready(Err(e)) => Err(e),
-        Poll::Pending => Ok(Some(0)),
-    }
+    left_over(Pin::new(to).poll_write(cx, bytes), bytes.len())
 }
 
 /// [`poll_write_once`] of `parts`, `total` bytes in all, in one vectored
@@ -121,9 +115,14 @@ pub(crate) fn poll_write_vectored_once<W: AsyncWrite + Unpin>(
     parts: &[IoSlice<'_>],
     total: usize,
 ) -> io::Result<Option<usize>> {
-    match Pin::new(to).poll_write_vectored(cx, parts) {
+    left_over(Pin::new(to).poll_write_vectored(cx, parts), total)
+}
+
+/// What a write of `total` bytes that went as `written` left over.
+fn left_over(written: Poll<io::Result<usize>>, total: usize) -> io::Result<Option<usize>> {
+    match written {
         Poll::Ready(Ok(n)) if n == total => Ok(None),
-        Poll::Ready(Ok(0)) if total > 0 => Err(io::ErrorKind::WriteZero.into()),
+        Poll::Ready(Ok(0)) => Err(io::ErrorKind::WriteZero.into()),
         Poll::Ready(Ok(n)) => Ok(Some(n)),
         Poll::Ready(Err(e)) => Err(e),
         Poll::Pending => Ok(Some(0)),
