@@ -93,7 +93,12 @@ async fn create(served: &Served, server: &str, token: &str) -> reqwest::Response
     if !token.is_empty() {
         r = r.header("x-auth-token", token);
     }
-    r.send().await.expect("the API answers")
+    r.send().await.unwrap_or_else(|e| {
+        panic!(
+            "the API answers: {e:?}\nconsoled's log:\n{}",
+            served.log.lock().unwrap()
+        )
+    })
 }
 
 #[tokio::test(flavor = "multi_thread")]

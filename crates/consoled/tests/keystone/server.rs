@@ -29,6 +29,9 @@ pub struct Keystone {
     /// The `other` project's id.
     pub other: String,
     http: reqwest::Client,
+    /// Keystone's log file, shown when it answers a test's request with
+    /// an error.
+    log: PathBuf,
     // Killed with the test binary: the wrapper ends gunicorn when its
     // standard input, held here, closes.
     _process: Child,
@@ -185,6 +188,7 @@ impl Keystone {
             demo: String::new(),
             other: String::new(),
             http,
+            log: dir.join("keystone.log"),
             _process: process,
         };
         keystone.populate().await;
@@ -215,11 +219,11 @@ impl Keystone {
                 json!({"project": {"name": "service", "domain_id": "default"}}),
             )
             .await;
-        for (user, project, role) in [
-            ("demo-member", self.demo.clone(), "member"),
-            ("demo-reader", self.demo.clone(), "reader"),
-            ("other-member", self.other.clone(), "member"),
-            ("nova", service, "admin"),
+        for (user, project, name, role) in [
+            ("demo-member", self.demo.clone(), "demo", "member"),
+            ("demo-reader", self.demo.clone(), "demo", "reader"),
+            ("other-member", self.other.clone(), "other", "member"),
+            ("nova", service, "service", "admin"),
         ] {
             let id = self
                 .create(
@@ -244,6 +248,11 @@ impl Keystone {
                 "grant {role} to {user}: {}",
                 r.status()
             );
+            // A user's first login of the day writes its `last_active_at`
+            // (a read, then a write, in one SQLite transaction): two such
+            // logins at once in the two workers deadlock, and one is a 500.
+            // Logged in once here, one at a time, later logins only read.
+            self.token(user, name, PASSWORD).await;
         }
     }
 
@@ -264,10 +273,22 @@ impl Keystone {
         assert_eq!(
             r.status(),
             201,
-            "token of {user}: {}",
-            r.text().await.unwrap_or_default()
+            "token of {user}: {}\n{}",
+            r.text().await.unwrap_or_default(),
+            self.log_tail()
         );
         r.headers()["x-subject-token"].to_str().unwrap().to_owned()
+    }
+
+    /// The end of Keystone's log: what it said of a request it failed.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+        format!(
+            "Keystone's log ({}), last lines:\n{tail}",
+            self.log.display()
+        )
     }
 
     /// A token of `user` in the project of its role.
@@ -294,7 +315,12 @@ impl Keystone {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 201, "create in {collection}");
+        assert_eq!(
+            r.status(),
+            201,
+            "create in {collection}\n{}",
+            self.log_tail()
+        );
         let created: Value = r.json().await.unwrap();
         let one = collection.trim_end_matches('s');
         created[one]["id"].as_str().unwrap().to_owned()
