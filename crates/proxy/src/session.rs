@@ -438,7 +438,7 @@ impl OpenSession {
             front,
             "console session open"
         );
-        let listed = ctx.live.opened(SessionInfo {
+        let info = SessionInfo {
             id: id.clone(),
             node: ctx.live.node().to_owned(),
             instance_uuid: record.instance_uuid.clone(),
@@ -448,7 +448,11 @@ impl OpenSession {
             to_client: 0,
             to_backend: 0,
             minted_by: record.minted_by.clone(),
-        });
+        };
+        // The next session of an exclusive or taken-over console looks
+        // for this one in the list, on every node.
+        let at_once = session_mode(ctx, record) != SessionMode::Shared;
+        let listed = ctx.live.opened(info, at_once);
         OpenSession {
             id,
             client,
