@@ -21,6 +21,12 @@ use crate::{connection, tcp_front};
 /// descriptors, usually), so that the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+/// How often the accept loop reaps the connections that ended, besides at
+/// each accept. It is not woken by each end: on the bench host, that
+/// wake-up cost each open about 10 µs. A connection that ended keeps only
+/// its task's small allocation until then.
+const REAP_EVERY: Duration = Duration::from_secs(1);
+
 /// A bound listener, ready to run.
 pub(crate) struct Listener {
     pub(crate) tcp: TcpListener,
@@ -43,11 +49,14 @@ impl Listener {
         } = self;
         let ctx = Arc::new(ctx);
         let mut connections = JoinSet::new();
+        let mut reap = tokio::time::interval(REAP_EVERY);
+        reap.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = draining.wait() => break,
                 accepted = tcp.accept() => match accepted {
                     Ok((stream, peer)) => {
+                        reap_ended(&ctx, &mut connections);
                         connections.spawn(connection(ctx.clone(), tls.clone(), stream, peer));
                     }
                     Err(e) => {
@@ -55,10 +64,11 @@ impl Listener {
                         tokio::time::sleep(ACCEPT_BACKOFF).await;
                     }
                 },
-                Some(done) = connections.join_next(), if !connections.is_empty() => log_panic(&ctx, done),
+                _ = reap.tick(), if !connections.is_empty() => reap_ended(&ctx, &mut connections),
             }
         }
         drop(tcp);
+        reap_ended(&ctx, &mut connections);
         tracing::info!(listener = %ctx.listen, open = connections.len(), "listener stopped accepting");
         if timeout(grace, drain(&ctx, &mut connections)).await.is_err() {
             tracing::info!(listener = %ctx.listen, open = connections.len(), "grace period over: closing sessions");
@@ -71,6 +81,13 @@ impl Listener {
                 drain(&ctx, &mut connections).await;
             }
         }
+    }
+}
+
+/// Takes the connections that ended out of `connections`, without waiting.
+fn reap_ended(ctx: &ListenerContext, connections: &mut JoinSet<()>) {
+    while let Some(done) = connections.try_join_next() {
+        log_panic(ctx, done);
     }
 }
 
