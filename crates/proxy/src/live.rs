@@ -122,11 +122,6 @@ impl Drop for Listed {
     }
 }
 
-/// Publishes `node`'s sessions: those opened and ended since the last
-/// write, [`GATHER`] after the first of them; at each heartbeat the ones
-/// whose counts moved (an idle session costs nothing), and every one
-/// after a failed write, since the directory may have lost them (a Redis
-/// that restarted).
 /// The publishing task's part.
 struct Publisher {
     node: Arc<str>,
@@ -136,7 +131,11 @@ struct Publisher {
 }
 
 impl Publisher {
-    /// Publishes until every handle on the node's sessions is gone.
+    /// Publishes the node's sessions until every handle on them is gone:
+    /// those opened and ended since the last write, [`GATHER`] after the
+    /// first of them; at each heartbeat the ones whose counts moved (an
+    /// idle session costs nothing), and every one after a failed write,
+    /// since the directory may have lost them (a Redis that restarted).
     async fn run(self) {
         let Publisher {
             node,
