@@ -33,11 +33,7 @@ pub(crate) const GATHER: Duration = Duration::from_millis(100);
 /// What the publishing task is told.
 #[derive(Debug)]
 enum Change {
-    Opened {
-        info: Box<SessionInfo>,
-        /// Listed without waiting for the window to close.
-        at_once: bool,
-    },
+    Opened(Box<SessionInfo>),
     Progress {
         id: Arc<str>,
         to_client: u64,
@@ -63,13 +59,12 @@ impl LiveSessions {
         let (changes, receiver) = mpsc::unbounded_channel();
         let node: Arc<str> = Arc::from(node);
         let at_once = Arc::new(Notify::new());
-        let publisher = Publisher {
-            node: Arc::clone(&node),
+        tokio::spawn(publish(
+            Arc::clone(&node),
             directory,
-            changes: receiver,
-            at_once: Arc::clone(&at_once),
-        };
-        tokio::spawn(publisher.run());
+            receiver,
+            Arc::clone(&at_once),
+        ));
         LiveSessions {
             node,
             changes,
@@ -86,9 +81,10 @@ impl LiveSessions {
     /// `at_once`.
     pub(crate) fn opened(&self, info: SessionInfo, at_once: bool) -> Listed {
         let id: Arc<str> = Arc::from(info.id.as_str());
-        let info = Box::new(info);
-        let _ = self.changes.send(Change::Opened { info, at_once });
+        let _ = self.changes.send(Change::Opened(Box::new(info)));
         if at_once {
+            // Ends the window under way, or (the task idle) leaves a
+            // permit that ends the window this change opens at once.
             self.at_once.notify_one();
         }
         Listed {
@@ -122,87 +118,73 @@ impl Drop for Listed {
     }
 }
 
-/// The publishing task's part.
-struct Publisher {
+/// Publishes `node`'s sessions until every handle on them is gone: those
+/// opened and ended since the last write, [`GATHER`] after the first of
+/// them or when `at_once` is notified; at each heartbeat the ones whose
+/// counts moved (an idle session costs nothing), and every one after a
+/// failed write, since the directory may have lost them (a Redis that
+/// restarted).
+async fn publish(
     node: Arc<str>,
     directory: Arc<dyn SessionDirectory>,
-    changes: mpsc::UnboundedReceiver<Change>,
+    mut changes: mpsc::UnboundedReceiver<Change>,
     at_once: Arc<Notify>,
-}
-
-impl Publisher {
-    /// Publishes the node's sessions until every handle on them is gone:
-    /// those opened and ended since the last write, [`GATHER`] after the
-    /// first of them; at each heartbeat the ones whose counts moved (an
-    /// idle session costs nothing), and every one after a failed write,
-    /// since the directory may have lost them (a Redis that restarted).
-    async fn run(self) {
-        let Publisher {
-            node,
-            directory,
-            mut changes,
-            at_once,
-        } = self;
-        let mut sessions: HashMap<Arc<str>, SessionInfo> = HashMap::new();
-        let mut moved: HashSet<Arc<str>> = HashSet::new();
-        let mut beat = tokio::time::interval(HEARTBEAT);
-        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut failing = false;
-        // Set by any failed write, cleared by a heartbeat that carried all.
-        let mut resend_all = false;
-        loop {
-            let outcome = tokio::select! {
-                change = changes.recv() => {
-                    let Some(first) = change else {
-                        let last: Vec<String> = sessions.keys().map(|id| id.to_string()).collect();
-                        let _ = directory.ended(&node, &last).await;
-                        return;
-                    };
-                    // Not waiting on the channel while asleep: the changes of
-                    // the window do not wake the task. (A session listed at
-                    // once while the task was idle leaves a permit behind,
-                    // which only ends the next window early.)
-                    if !matches!(first, Change::Opened { at_once: true, .. }) {
-                        tokio::select! {
-                            () = tokio::time::sleep(GATHER) => {}
-                            () = at_once.notified() => {}
-                        }
-                    }
-                    let mut window = Window::default();
-                    window.take(first, &mut sessions, &mut moved);
-                    while let Ok(change) = changes.try_recv() {
-                        window.take(change, &mut sessions, &mut moved);
-                    }
-                    window.write(&node, &*directory, &sessions).await
+) {
+    let mut sessions: HashMap<Arc<str>, SessionInfo> = HashMap::new();
+    let mut moved: HashSet<Arc<str>> = HashSet::new();
+    let mut beat = tokio::time::interval(HEARTBEAT);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    // Set by any failed write, cleared by a heartbeat that carried all.
+    let mut resend_all = false;
+    loop {
+        let outcome = tokio::select! {
+            change = changes.recv() => {
+                let Some(first) = change else {
+                    let last: Vec<String> = sessions.keys().map(|id| id.to_string()).collect();
+                    let _ = directory.ended(&node, &last).await;
+                    return;
+                };
+                // Not waiting on the channel while asleep: the changes of
+                // the window do not wake the task.
+                tokio::select! {
+                    () = tokio::time::sleep(GATHER) => {}
+                    () = at_once.notified() => {}
                 }
-                _ = beat.tick() => {
-                    let due: Vec<SessionInfo> = if resend_all {
-                        sessions.values().cloned().collect()
-                    } else {
-                        moved.iter().filter_map(|id| sessions.get(id).cloned()).collect()
-                    };
-                    let result = directory.heartbeat(&node, &due, LISTED_FOR).await;
-                    if result.is_ok() {
-                        moved.clear();
-                        resend_all = false;
-                    }
-                    result
+                let mut window = Window::default();
+                window.take(first, &mut sessions, &mut moved);
+                while let Ok(change) = changes.try_recv() {
+                    window.take(change, &mut sessions, &mut moved);
                 }
-            };
-            match outcome {
-                Err(e) => {
-                    resend_all = true;
-                    if !failing {
-                        tracing::warn!(node = %node, error = %e, "cannot publish live sessions; retrying at each heartbeat");
-                        failing = true;
-                    }
-                }
-                Ok(()) if failing => {
-                    tracing::info!(node = %node, "live sessions published again");
-                    failing = false;
-                }
-                Ok(()) => {}
+                window.write(&node, &*directory, &sessions).await
             }
+            _ = beat.tick() => {
+                let due: Vec<SessionInfo> = if resend_all {
+                    sessions.values().cloned().collect()
+                } else {
+                    moved.iter().filter_map(|id| sessions.get(id).cloned()).collect()
+                };
+                let result = directory.heartbeat(&node, &due, LISTED_FOR).await;
+                if result.is_ok() {
+                    moved.clear();
+                    resend_all = false;
+                }
+                result
+            }
+        };
+        match outcome {
+            Err(e) => {
+                resend_all = true;
+                if !failing {
+                    tracing::warn!(node = %node, error = %e, "cannot publish live sessions; retrying at each heartbeat");
+                    failing = true;
+                }
+            }
+            Ok(()) if failing => {
+                tracing::info!(node = %node, "live sessions published again");
+                failing = false;
+            }
+            Ok(()) => {}
         }
     }
 }
@@ -225,7 +207,7 @@ impl Window {
         moved: &mut HashSet<Arc<str>>,
     ) {
         match change {
-            Change::Opened { info, .. } => {
+            Change::Opened(info) => {
                 let id: Arc<str> = Arc::from(info.id.as_str());
                 sessions.insert(Arc::clone(&id), *info);
                 self.opened.insert(id);
@@ -402,11 +384,11 @@ mod tests {
         sessions.insert(Arc::from("s0"), info("s0"));
         let mut window = Window::default();
         for id in ["s1", "s2"] {
-            let opened = Change::Opened {
-                info: Box::new(info(id)),
-                at_once: false,
-            };
-            window.take(opened, &mut sessions, &mut moved);
+            window.take(
+                Change::Opened(Box::new(info(id))),
+                &mut sessions,
+                &mut moved,
+            );
         }
         window.take(Change::Ended(Arc::from("s1")), &mut sessions, &mut moved);
         window.take(Change::Ended(Arc::from("s0")), &mut sessions, &mut moved);
