@@ -144,6 +144,9 @@ pub(crate) struct Authorized {
     pub(crate) revocation: RevocationWatch,
     /// The console, held for the session when it is exclusive.
     pub(crate) _claim: Option<Claim>,
+    /// The console is not shared: the next session of it, on any node,
+    /// looks for this one in the session list, so it is listed at once.
+    pub(crate) list_at_once: bool,
     /// Held for the life of the session.
     pub(crate) _permit: OwnedSemaphorePermit,
 }
@@ -230,6 +233,7 @@ async fn admit(
     Ok(Authorized {
         revocation: listening.watch(&record, &session_id),
         _claim: claim,
+        list_at_once: mode != SessionMode::Shared,
         session_id,
         record,
         backend,
@@ -361,11 +365,12 @@ async fn relay_upgraded(
         backend,
         revocation,
         _claim,
+        list_at_once,
         _permit,
     } = authorized;
     let limits = ctx.limits_for(&record);
     let backend = ctx.recorded(backend, &session_id, &client, &record);
-    let open = OpenSession::begin(&ctx, session_id, client, &record, "websocket");
+    let open = OpenSession::begin(&ctx, session_id, client, &record, "websocket", list_at_once);
     let mut tally = ctx
         .metrics
         .as_ref()
@@ -416,13 +421,15 @@ pub(crate) struct OpenSession {
 }
 
 impl OpenSession {
-    /// Lists the session and logs its opening.
+    /// Lists the session (`at_once`, or within the list's gathering
+    /// window) and logs its opening.
     pub(crate) fn begin(
         ctx: &ListenerContext,
         id: String,
         client: String,
         record: &TokenRecord,
         front: &str,
+        at_once: bool,
     ) -> OpenSession {
         let minted_by = record.minted_by.as_ref();
         tracing::info!(
@@ -449,9 +456,6 @@ impl OpenSession {
             to_backend: 0,
             minted_by: record.minted_by.clone(),
         };
-        // The next session of an exclusive or taken-over console looks
-        // for this one in the list, on every node.
-        let at_once = session_mode(ctx, record) != SessionMode::Shared;
         let listed = ctx.live.opened(info, at_once);
         OpenSession {
             id,

@@ -96,7 +96,6 @@ fn as_request(head: &RequestHead) -> Option<Request<()>> {
     request.body(()).ok()
 }
 
-/// Serves one raw TCP console request to its end.
 /// Checks the token, opens the backend and accepts the connection;
 /// returns the relay to run, or `None` once refused.
 async fn tcp_session<S>(
@@ -152,6 +151,7 @@ where
         client,
         &session.record,
         "tcp",
+        session.list_at_once,
     );
     let mut tally = ctx
         .metrics
