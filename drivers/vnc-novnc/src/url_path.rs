@@ -22,7 +22,7 @@ pub fn with_token_in_path(base: &Url, token: &Token) -> Url {
         // append, written in place rather than through a list of pairs.
         let mut value = String::from("?token=");
         value.extend(form_urlencoded::byte_serialize(token.expose().as_bytes()));
-        let mut query = String::with_capacity(PATH.len() + 1 + 3 * value.len());
+        let mut query = String::with_capacity(PATH.len() + 1 + value.len() * 3);
         query.push_str(PATH);
         query.push('=');
         query.extend(form_urlencoded::byte_serialize(value.as_bytes()));
