@@ -10,6 +10,15 @@ use url::form_urlencoded;
 
 const PATH: &str = "path";
 
+/// `path=` and `?token=` form-encoded: what precedes the token in a query
+/// that had none.
+const PATH_WITH_TOKEN: &str = "path=%3Ftoken%3D";
+
+/// The bytes `application/x-www-form-urlencoded` writes as themselves.
+fn form_encoding_keeps(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'*' | b'-' | b'.' | b'_')
+}
+
 /// `base` with `token` added to the query inside its `path` parameter.
 ///
 /// With no `path` parameter, one is appended holding `?token=<token>`.
@@ -20,12 +29,18 @@ pub fn with_token_in_path(base: &Url, token: &Token) -> Url {
     if base.query().is_none() {
         // What a console URL almost always is: one `path` parameter to
         // append, written in place rather than through a list of pairs.
-        let mut value = String::from("?token=");
-        value.extend(form_urlencoded::byte_serialize(token.expose().as_bytes()));
-        let mut query = String::with_capacity(PATH.len() + 1 + value.len() * 3);
-        query.push_str(PATH);
-        query.push('=');
-        query.extend(form_urlencoded::byte_serialize(value.as_bytes()));
+        // Its value `?token=<token>` is form-encoded inside a form-encoded
+        // query, so the token is encoded twice; a token of bytes that form
+        // encoding keeps (a UUID is) comes out of both as it went in.
+        let token = token.expose();
+        let mut query = String::with_capacity(PATH_WITH_TOKEN.len() + token.len());
+        query.push_str(PATH_WITH_TOKEN);
+        if token.bytes().all(form_encoding_keeps) {
+            query.push_str(token);
+        } else {
+            let once: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
+            query.extend(form_urlencoded::byte_serialize(once.as_bytes()));
+        }
         let mut url = base.clone();
         url.set_query(Some(&query));
         return url;
