@@ -87,7 +87,15 @@ pub struct OsTokenSource;
 
 impl TokenSource for OsTokenSource {
     fn generate(&self) -> Token {
-        Token(uuid::Uuid::new_v4().to_string())
+        // Written into place: `to_string` went through the formatting
+        // machinery for 36 fixed characters.
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        Token(
+            uuid::Uuid::new_v4()
+                .hyphenated()
+                .encode_lower(&mut text)
+                .to_owned(),
+        )
     }
 }
 
