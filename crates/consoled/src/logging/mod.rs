@@ -8,6 +8,7 @@
 //! up, and the count is logged once the writer catches up.
 
 mod batched;
+mod fields;
 mod timestamp;
 
 use std::time::Duration;
@@ -48,7 +49,7 @@ pub fn init(format: LogFormat) -> Result<Logging, String> {
         .with_timer(timestamp::Rfc3339Micros)
         .with_ansi(false);
     match format {
-        LogFormat::Text => builder.init(),
+        LogFormat::Text => builder.fmt_fields(fields::TextFields).init(),
         // The event's fields as top-level keys, beside time, level and
         // message: what a log pipeline indexes.
         LogFormat::Json => builder
