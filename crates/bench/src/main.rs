@@ -31,6 +31,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::backend::Direction;
+use crate::cpu::cpu_time;
 use crate::lab::{Lab, LabOptions};
 use crate::report::{percentile, Bound, Samples, Table, Targets};
 use crate::subject::{AxumLimit, Subject};
@@ -495,15 +496,28 @@ async fn api(common: &Common) -> Result<Section, String> {
         _ => return Err("no consoled".into()),
     };
     let limit = AxumLimit::start()?;
-    let subjects = [("consoled", consoled.api()), ("axum limit", limit.addr())];
+    let subjects = [
+        ("consoled", consoled.api(), consoled.pid()),
+        ("axum limit", limit.addr(), limit.pid()),
+    ];
     let mut samples = Samples::default();
     for concurrency in [1usize, 64] {
         for _ in 0..common.runs() {
-            for (name, addr) in subjects {
+            for (name, addr, pid) in subjects {
                 let request = api::create_request(addr, subject::SERVER);
+                let cpu_before = cpu_time(pid)?;
                 let load = api::measure(addr, request, concurrency, length)
                     .await
                     .map_err(|e| format!("{name} API c={concurrency}: {e}"))?;
+                // What the subject spent per answer: steadier from run to
+                // run than the rate, which the load clients share the
+                // host's cores with.
+                let cpu = cpu_time(pid)?.saturating_sub(cpu_before);
+                samples.add(
+                    &format!("c={concurrency} CPU us per request"),
+                    name,
+                    cpu.as_secs_f64() * 1e6 / load.latencies.len().max(1) as f64,
+                );
                 samples.add(
                     &format!("c={concurrency} requests/s"),
                     name,
@@ -535,7 +549,7 @@ async fn api(common: &Common) -> Result<Section, String> {
             common.runs(),
             quick_note(common),
             Table::from_samples(
-                "requests per second and p99",
+                "requests per second, p99, and the subject's CPU (utime + stime) per request",
                 &samples,
                 &["consoled", "axum limit"],
                 2

@@ -38,7 +38,7 @@ impl Subject {
             Subject::Direct(_) => None,
             Subject::PlainRelay(r) => Some(r.process.0.id()),
             Subject::Websockify(w) => Some(w.process.0.id()),
-            Subject::Consoled(c) => Some(c.process.0.id()),
+            Subject::Consoled(c) => Some(c.pid()),
         }
     }
 
@@ -166,7 +166,7 @@ fn bench_child(args: &[&str]) -> Result<(Process, SocketAddr), String> {
 
 /// The HTTP limit (`consoled-bench axum-limit`): a fixed JSON answer.
 pub struct AxumLimit {
-    _process: Process,
+    process: Process,
     addr: SocketAddr,
 }
 
@@ -177,15 +177,17 @@ impl AxumLimit {
     /// When it does not start listening.
     pub fn start() -> Result<AxumLimit, String> {
         let (process, addr) = bench_child(&["axum-limit"])?;
-        Ok(AxumLimit {
-            _process: process,
-            addr,
-        })
+        Ok(AxumLimit { process, addr })
     }
 
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Its process, to charge CPU to.
+    pub fn pid(&self) -> u32 {
+        self.process.0.id()
     }
 }
 
@@ -297,6 +299,11 @@ impl Consoled {
     /// The API's address.
     pub fn api(&self) -> SocketAddr {
         self.api
+    }
+
+    /// Its process, to charge CPU and memory to.
+    pub fn pid(&self) -> u32 {
+        self.process.0.id()
     }
 
     /// Mints a novnc console and returns the request target noVNC opens

@@ -60,6 +60,15 @@ fn every_scenario_runs_quick_against_every_subject() {
             .all(|c| c.parse::<f64>().is_ok_and(|r| r > 0.0)),
         "{api:?}"
     );
+    // The subjects' CPU per answer is charged from /proc in clock ticks:
+    // a short run may round to nothing, never to a negative or a blank.
+    let cpu = row("c=64 CPU us per request");
+    assert!(
+        cpu[1..]
+            .iter()
+            .all(|c| c.parse::<f64>().is_ok_and(|us| us >= 0.0)),
+        "{cpu:?}"
+    );
     let png = std::fs::read(&chart).expect("the chart was drawn");
     assert!(png.starts_with(b"\x89PNG"), "not a PNG");
     let _ = std::fs::remove_file(&chart);
