@@ -5,8 +5,8 @@
 //!
 //! The default goes through `core::fmt` for every field, a string or a
 //! number included, and writes the message a character at a time to
-//! escape it: for the API's two lines a request that was about a twentieth
-//! of its CPU. Here strings that need no escaping are copied, integers go
+//! escape it: for the API's two lines per request, about a twentieth of
+//! its CPU. Here strings that need no escaping are copied, integers go
 //! through `itoa` and floats through `ryu`; anything else is still
 //! formatted.
 //!
