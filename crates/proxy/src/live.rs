@@ -33,7 +33,9 @@ pub(crate) const GATHER: Duration = Duration::from_millis(100);
 /// What the publishing task is told.
 #[derive(Debug)]
 enum Change {
-    Opened(Box<SessionInfo>),
+    /// The session's id as its [`Listed`] guard names it, so that the
+    /// task keys it by the same allocation.
+    Opened(Arc<str>, Box<SessionInfo>),
     Progress {
         id: Arc<str>,
         to_client: u64,
@@ -81,7 +83,9 @@ impl LiveSessions {
     /// `at_once`.
     pub(crate) fn opened(&self, info: SessionInfo, at_once: bool) -> Listed {
         let id: Arc<str> = Arc::from(info.id.as_str());
-        let _ = self.changes.send(Change::Opened(Box::new(info)));
+        let _ = self
+            .changes
+            .send(Change::Opened(Arc::clone(&id), Box::new(info)));
         if at_once {
             // Ends the window under way, or (the task idle) leaves a
             // permit that ends the window this change opens at once.
@@ -207,8 +211,7 @@ impl Window {
         moved: &mut HashSet<Arc<str>>,
     ) {
         match change {
-            Change::Opened(info) => {
-                let id: Arc<str> = Arc::from(info.id.as_str());
+            Change::Opened(id, info) => {
                 sessions.insert(Arc::clone(&id), *info);
                 self.opened.insert(id);
             }
@@ -296,6 +299,13 @@ mod tests {
         }
     }
 
+    /// Yields to the publishing task, with (paused) time standing still.
+    async fn let_the_task_run() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// The ids listed now, in the directory's order.
     async fn ids(dir: &LocalSessions) -> Vec<String> {
         dir.list()
@@ -366,15 +376,11 @@ mod tests {
         tokio::time::sleep(GATHER / 4).await;
         let _exclusive = live.opened(info("s2"), true);
         // No time passes: the task runs as soon as the test yields.
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
+        let_the_task_run().await;
         assert_eq!(ids(&dir).await, ["s1", "s2"]);
         // And alone, it is written without a window.
         let _alone = live.opened(info("s3"), true);
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
+        let_the_task_run().await;
         assert_eq!(ids(&dir).await, ["s1", "s2", "s3"]);
     }
 
@@ -385,7 +391,7 @@ mod tests {
         let mut window = Window::default();
         for id in ["s1", "s2"] {
             window.take(
-                Change::Opened(Box::new(info(id))),
+                Change::Opened(Arc::from(id), Box::new(info(id))),
                 &mut sessions,
                 &mut moved,
             );
