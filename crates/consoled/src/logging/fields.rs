@@ -69,8 +69,11 @@ impl TextVisitor<'_> {
         self.result.ok().map(|()| message)
     }
 
+    /// Writes `value` escaped, unless writing has already failed.
     fn bare(&mut self, value: fmt::Arguments<'_>) {
-        self.result = Escaping(&mut self.writer).write_fmt(value);
+        if self.result.is_ok() {
+            self.result = Escaping(&mut self.writer).write_fmt(value);
+        }
     }
 }
 
@@ -79,11 +82,7 @@ impl Visit for TextVisitor<'_> {
         match self.start(field) {
             Some(true) => self.result = write_escaped(&mut self.writer, value),
             Some(false) if value.bytes().all(quotes_as_itself) => {
-                self.result = (|| {
-                    self.writer.write_char('"')?;
-                    self.writer.write_str(value)?;
-                    self.writer.write_char('"')
-                })();
+                self.result = write_quoted(&mut self.writer, value);
             }
             Some(false) => self.result = write!(self.writer, "{value:?}"),
             None => {}
@@ -161,6 +160,13 @@ impl VisitFmt for TextVisitor<'_> {
 /// but the quote and the backslash.
 fn quotes_as_itself(byte: u8) -> bool {
     matches!(byte, b' '..=b'~') && byte != b'"' && byte != b'\\'
+}
+
+/// `text` in quotes, as it is: for text [`quotes_as_itself`].
+fn write_quoted(out: &mut dyn fmt::Write, text: &str) -> fmt::Result {
+    out.write_char('"')?;
+    out.write_str(text)?;
+    out.write_char('"')
 }
 
 /// Whether `byte` may begin a control character: C0, DEL, or (`0xc2`)
