@@ -62,12 +62,22 @@ fn every_scenario_runs_quick_against_every_subject() {
     );
     // The subjects' CPU per answer is charged from /proc in clock ticks:
     // a short run may round to nothing, never to a negative or a blank.
-    let cpu = row("c=64 CPU us per request");
+    for name in [
+        "c=64 CPU us per request",
+        "c=64 load clients' CPU us per request",
+        "c=64 preemptions per 1000 requests",
+    ] {
+        let cells = row(name);
+        assert!(
+            cells[1..]
+                .iter()
+                .all(|c| c.parse::<f64>().is_ok_and(|v| v >= 0.0)),
+            "{name}: {cells:?}"
+        );
+    }
     assert!(
-        cpu[1..]
-            .iter()
-            .all(|c| c.parse::<f64>().is_ok_and(|us| us >= 0.0)),
-        "{cpu:?}"
+        stdout.contains("- the load clients share the cores: "),
+        "{stdout}"
     );
     let png = std::fs::read(&chart).expect("the chart was drawn");
     assert!(png.starts_with(b"\x89PNG"), "not a PNG");
