@@ -1,14 +1,13 @@
 //! The in-memory token store: the default for a single node.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use super::compact::CompactRecord;
+use super::token_map::TokenMap;
 use super::{StoreError, StoreLimits, TokenStore};
 use crate::clock::{Clock, SystemClock};
 use crate::record::{unix_seconds, TokenRecord};
@@ -20,40 +19,25 @@ use crate::token::TokenHash;
 /// it refuses new ones with [`StoreError::Full`], and a project at its
 /// `max_live_records_per_project` gets [`StoreError::OverQuota`] while the
 /// others keep minting. Expired records are dropped as new ones arrive,
-/// soonest expiry first, at a cost that does not grow with the number of
-/// records held, so purging keeps up with any creation rate;
-/// [`MemoryTokenStore::spawn_purger`] frees an idle store's memory too.
+/// soonest expiry first, a few with each mint (all of them before a limit
+/// refuses one), so purging keeps up with any creation rate;
+/// [`MemoryTokenStore::spawn_purger`] drops the rest in small batches and
+/// frees an idle store's memory.
+///
+/// Growing never moves a whole table under the lock: the tables spread
+/// over many as they grow, so a mint or an open waits at most for one of
+/// them to double.
 pub struct MemoryTokenStore {
     inner: Mutex<Inner>,
     clock: Arc<dyn Clock>,
     limits: StoreLimits,
 }
 
-/// Hashes a [`TokenHash`] by taking eight of its bytes: they are already
-/// SHA-256 output, so hashing them again (SipHash, three times per mint
-/// and once per record each time a table grows) bought nothing. Only our
-/// own minted tokens are ever inserted, so no caller can choose keys that
-/// collide.
-#[derive(Default)]
-struct TokenHashHasher(u64);
+/// How many expiry entries each mint looks at.
+const EXPIRED_PER_MINT: usize = 4;
 
-impl Hasher for TokenHashHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // `TokenHash` hashes as one 32-byte slice (its `[u8; 32]` writes
-        // no length); fold anything else in too, should it ever come.
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
-        }
-    }
-}
-
-type ByToken = BuildHasherDefault<TokenHashHasher>;
+/// How many expiry entries the purger looks at under one hold of the lock.
+const PURGE_BATCH: usize = 1024;
 
 /// The records and the indexes that keep every operation cheap.
 #[derive(Default)]
@@ -63,15 +47,16 @@ struct Inner {
     /// record: under a burst of minting the table doubles while the lock
     /// is held, and copying whole records (and faulting in the pages for
     /// them) was a tenth of a mint's CPU time.
-    records: HashMap<TokenHash, Box<CompactRecord>, ByToken>,
-    /// Every record's expiry, soonest first. A record removed early
-    /// (validated after expiry, revoked, replaced) leaves its entry here
-    /// until it comes due, when it is skipped.
-    expiries: BinaryHeap<Reverse<(u64, TokenHash)>>,
-    /// Live records per minting project.
+    records: TokenMap<Box<CompactRecord>>,
+    /// The records that expire in each second, by that second. A record
+    /// removed early (validated after expiry, revoked, replaced) leaves
+    /// its entry here until it comes due, when it is skipped. (A heap of
+    /// every expiry copied itself whole each time it grew.)
+    expiries: BTreeMap<u64, Vec<TokenHash>>,
+    /// Records per minting project, expired ones included until dropped.
     per_project: HashMap<String, usize>,
     /// The records of each server, for revocation.
-    per_server: HashMap<String, HashSet<TokenHash, ByToken>>,
+    per_server: HashMap<String, TokenMap<()>>,
 }
 
 impl Inner {
@@ -81,7 +66,10 @@ impl Inner {
         if replacing {
             self.remove(&hash);
         }
-        self.expiries.push(Reverse((record.expires_at(), hash)));
+        self.expiries
+            .entry(record.expires_at())
+            .or_default()
+            .push(hash);
         // Keys are copied only for a project or server not seen yet: a
         // busy project mints on, allocating nothing here.
         if let Some(project) = record.quota_project() {
@@ -94,11 +82,11 @@ impl Inner {
         }
         match self.per_server.get_mut(record.instance_uuid()) {
             Some(hashes) => {
-                hashes.insert(hash);
+                hashes.insert(hash, ());
             }
             None => {
-                let mut hashes = HashSet::default();
-                hashes.insert(hash);
+                let mut hashes = TokenMap::default();
+                hashes.insert(hash, ());
                 self.per_server
                     .insert(record.instance_uuid().to_owned(), hashes);
             }
@@ -125,14 +113,25 @@ impl Inner {
         Some(record)
     }
 
-    /// Drops every record expired at `now` (Unix seconds); returns how many.
-    fn drop_expired(&mut self, now: u64) -> usize {
+    /// Drops records expired at `now` (Unix seconds), soonest first,
+    /// looking at no more than `budget` expiry entries; returns how many
+    /// records it dropped.
+    fn drop_expired(&mut self, now: u64, budget: usize) -> usize {
         let mut dropped = 0;
-        while let Some(Reverse((at, hash))) = self.expiries.peek().copied() {
+        let mut looked = 0;
+        while looked < budget {
+            let Some(mut due) = self.expiries.first_entry() else {
+                break;
+            };
+            let at = *due.key();
             if at > now {
                 break;
             }
-            self.expiries.pop();
+            let Some(hash) = due.get_mut().pop() else {
+                due.remove();
+                continue;
+            };
+            looked += 1;
             // The entry may be stale: the record went early, or was
             // replaced by one that expires later.
             if self
@@ -145,6 +144,39 @@ impl Inner {
             }
         }
         dropped
+    }
+
+    /// Whether a record expired at `now` may still be held.
+    fn expired_held(&self, now: u64) -> bool {
+        self.expiries
+            .first_key_value()
+            .is_some_and(|(at, _)| *at <= now)
+    }
+
+    /// Why `record` may not be added under `hash`, if it may not; a
+    /// record replacing one held needs no room.
+    fn refusal(
+        &self,
+        limits: &StoreLimits,
+        hash: &TokenHash,
+        record: &CompactRecord,
+    ) -> Option<StoreError> {
+        let held = self.records.get(hash);
+        if held.is_none() && self.records.len() >= limits.max_live_records {
+            return Some(StoreError::Full(self.records.len()));
+        }
+        let same_project = held.is_some_and(|old| old.quota_project() == record.quota_project());
+        match (limits.per_project(), record.quota_project()) {
+            (Some(limit), Some(project))
+                if !same_project && self.project_count(project) >= limit =>
+            {
+                Some(StoreError::OverQuota {
+                    project: project.to_owned(),
+                    limit,
+                })
+            }
+            _ => None,
+        }
     }
 
     fn project_count(&self, project: &str) -> usize {
@@ -236,21 +268,21 @@ impl TokenStore for MemoryTokenStore {
         let record = packed;
         let now = self.now();
         let mut inner = self.lock();
-        inner.drop_expired(now);
-        let held = inner.records.get(&hash);
-        let replacing = held.is_some();
-        let same_project = held.is_some_and(|old| old.quota_project() == record.quota_project());
-        if !replacing && inner.records.len() >= self.limits.max_live_records {
-            return Err(StoreError::Full(inner.records.len()));
-        }
-        if let (Some(limit), Some(project)) = (self.limits.per_project(), record.quota_project()) {
-            if !same_project && inner.project_count(project) >= limit {
-                return Err(StoreError::OverQuota {
-                    project: project.to_owned(),
-                    limit,
-                });
+        // A few expired records go with every mint, more than one, so that
+        // expiry keeps up with any rate of minting without one mint paying
+        // for a whole second's worth; the purger takes the rest.
+        inner.drop_expired(now, EXPIRED_PER_MINT);
+        if let Some(refused) = inner.refusal(&self.limits, &hash, &record) {
+            // At a limit, expired records must not count against it.
+            if !inner.expired_held(now) {
+                return Err(refused);
+            }
+            inner.drop_expired(now, usize::MAX);
+            if let Some(refused) = inner.refusal(&self.limits, &hash, &record) {
+                return Err(refused);
             }
         }
+        let replacing = inner.records.get(&hash).is_some();
         inner.insert(hash, record, replacing);
         Ok(())
     }
@@ -270,7 +302,7 @@ impl TokenStore for MemoryTokenStore {
     async fn revoke_server(&self, instance_uuid: &str) -> Result<usize, StoreError> {
         let mut inner = self.lock();
         let hashes = inner.per_server.remove(instance_uuid).unwrap_or_default();
-        for hash in &hashes {
+        for hash in hashes.keys() {
             inner.remove(hash);
         }
         Ok(hashes.len())
@@ -278,7 +310,21 @@ impl TokenStore for MemoryTokenStore {
 
     async fn purge_expired(&self) -> Result<usize, StoreError> {
         let now = self.now();
-        Ok(self.lock().drop_expired(now))
+        let mut dropped = 0;
+        // In batches, letting go of the lock between them, so that mints
+        // and opens wait for one batch at most.
+        loop {
+            let (batch, more) = {
+                let mut inner = self.lock();
+                let batch = inner.drop_expired(now, PURGE_BATCH);
+                (batch, inner.expired_held(now))
+            };
+            dropped += batch;
+            if !more {
+                return Ok(dropped);
+            }
+            tokio::task::yield_now().await;
+        }
     }
 
     fn live_records(&self) -> Option<usize> {
@@ -403,6 +449,71 @@ mod tests {
             .unwrap();
         assert_eq!(store.lock().project_count("busy"), 2);
         assert_eq!(store.lock().project_count("quiet"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_mint_drops_a_few_expired_records_and_a_limit_waits_for_all() {
+        let (clock, store) = store(100, 10);
+        for n in 0..10 {
+            store.authorize(record(n, "s", "p", 1_010)).await.unwrap();
+        }
+        for n in 10..20 {
+            store.authorize(record(n, "s", "q", 1_010)).await.unwrap();
+        }
+        clock.0.store(1_010, Ordering::Relaxed);
+        // One mint pays for a few of the second's expiries, not for all.
+        store.authorize(record(20, "s", "q", 2_000)).await.unwrap();
+        assert_eq!(store.len(), 21 - EXPIRED_PER_MINT);
+        // "p" is at its cap with all of it expired: its expired records go
+        // before it would be refused.
+        store.authorize(record(21, "s", "p", 2_000)).await.unwrap();
+        assert_eq!(store.len(), 2);
+        assert_eq!(store.lock().project_count("p"), 1);
+    }
+
+    #[tokio::test]
+    async fn a_full_store_looks_past_stale_expiries() {
+        let (clock, store) = store(5, 0);
+        // The bucket of second 1 010 ends with four stale entries: their
+        // records were minted again to live longer.
+        store.authorize(record(4, "s", "p", 1_010)).await.unwrap();
+        for n in 0..EXPIRED_PER_MINT {
+            store.authorize(record(n, "s", "p", 1_010)).await.unwrap();
+        }
+        for n in 0..EXPIRED_PER_MINT {
+            store.authorize(record(n, "s", "p", 3_000)).await.unwrap();
+        }
+        clock.0.store(1_010, Ordering::Relaxed);
+        // The mint's own share finds only the stale entries; the store is
+        // full, so it looks further and drops record 4.
+        store.authorize(record(5, "s", "p", 3_000)).await.unwrap();
+        assert_eq!(store.len(), 5);
+        assert!(store
+            .validate(&record(4, "s", "p", 1_010).token_hash)
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn the_purger_drops_everything_due_in_batches() {
+        let (clock, store) = store(10_000, 0);
+        let n = PURGE_BATCH * 3 + 7;
+        for i in 0..n {
+            let server = if i % 2 == 0 { "even" } else { "odd" };
+            let expires_at = 1_001 + (i % 3) as u64;
+            store
+                .authorize(record(i, server, "p", expires_at))
+                .await
+                .unwrap();
+        }
+        store.authorize(record(n, "s", "p", 5_000)).await.unwrap();
+        clock.0.store(1_003, Ordering::Relaxed);
+        assert_eq!(store.purge_expired().await, Ok(n));
+        assert_eq!(store.len(), 1);
+        let inner = store.lock();
+        assert_eq!(inner.expiries.len(), 1);
+        assert!(inner.per_server.contains_key("s") && inner.per_server.len() == 1);
     }
 
     #[tokio::test]

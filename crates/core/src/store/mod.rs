@@ -4,6 +4,7 @@ mod compact;
 mod limits;
 mod memory;
 mod metered;
+mod token_map;
 
 pub use limits::StoreLimits;
 pub use memory::MemoryTokenStore;
