@@ -541,6 +541,16 @@ async fn api(common: &Common) -> Result<Section, String> {
                     name,
                     percentile(&load.latencies, 99.0).unwrap_or(f64::NAN),
                 );
+                samples.add(
+                    &format!("c={concurrency} p99.99 ms"),
+                    name,
+                    percentile(&load.latencies, 99.99).unwrap_or(f64::NAN),
+                );
+                samples.add(
+                    &format!("c={concurrency} max ms"),
+                    name,
+                    load.latencies.iter().copied().fold(f64::NAN, f64::max),
+                );
             }
         }
     }
