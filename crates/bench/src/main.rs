@@ -590,8 +590,8 @@ async fn api(common: &Common) -> Result<Section, String> {
             common.runs(),
             quick_note(common),
             Table::from_samples(
-                "requests per second, p99, the subject's CPU (utime + stime) and its load \
-                 clients' per request, and how often the subject lost a core it could use",
+                "requests per second, latencies, the subject's CPU (utime + stime) and its \
+                 load clients' per request, and how often the subject lost a core it could use",
                 &samples,
                 &["consoled", "axum limit"],
                 2
