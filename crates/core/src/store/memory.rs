@@ -153,30 +153,29 @@ impl Inner {
             .is_some_and(|(at, _)| *at <= now)
     }
 
-    /// Why `record` may not be added under `hash`, if it may not; a
-    /// record replacing one held needs no room.
-    fn refusal(
+    /// Whether `record` may be added under `hash`: `Ok(true)` when it
+    /// replaces the record held there (and so needs no room), `Ok(false)`
+    /// when it is new, or why it may not.
+    fn admits(
         &self,
         limits: &StoreLimits,
         hash: &TokenHash,
         record: &CompactRecord,
-    ) -> Option<StoreError> {
+    ) -> Result<bool, StoreError> {
         let held = self.records.get(hash);
         if held.is_none() && self.records.len() >= limits.max_live_records {
-            return Some(StoreError::Full(self.records.len()));
+            return Err(StoreError::Full(self.records.len()));
         }
         let same_project = held.is_some_and(|old| old.quota_project() == record.quota_project());
-        match (limits.per_project(), record.quota_project()) {
-            (Some(limit), Some(project))
-                if !same_project && self.project_count(project) >= limit =>
-            {
-                Some(StoreError::OverQuota {
+        if let (Some(limit), Some(project)) = (limits.per_project(), record.quota_project()) {
+            if !same_project && self.project_count(project) >= limit {
+                return Err(StoreError::OverQuota {
                     project: project.to_owned(),
                     limit,
-                })
+                });
             }
-            _ => None,
         }
+        Ok(held.is_some())
     }
 
     fn project_count(&self, project: &str) -> usize {
@@ -272,17 +271,15 @@ impl TokenStore for MemoryTokenStore {
         // expiry keeps up with any rate of minting without one mint paying
         // for a whole second's worth; the purger takes the rest.
         inner.drop_expired(now, EXPIRED_PER_MINT);
-        if let Some(refused) = inner.refusal(&self.limits, &hash, &record) {
+        let replacing = match inner.admits(&self.limits, &hash, &record) {
+            Ok(replacing) => replacing,
             // At a limit, expired records must not count against it.
-            if !inner.expired_held(now) {
-                return Err(refused);
+            Err(_) if inner.expired_held(now) => {
+                inner.drop_expired(now, usize::MAX);
+                inner.admits(&self.limits, &hash, &record)?
             }
-            inner.drop_expired(now, usize::MAX);
-            if let Some(refused) = inner.refusal(&self.limits, &hash, &record) {
-                return Err(refused);
-            }
-        }
-        let replacing = inner.records.get(&hash).is_some();
+            Err(refused) => return Err(refused),
+        };
         inner.insert(hash, record, replacing);
         Ok(())
     }
